@@ -1,0 +1,49 @@
+"""Who may see a case and who may work a task; every read and command asks here first."""
+from __future__ import annotations
+
+from .errors import Forbidden
+from .models import CaseRecord, TaskRecord, UserRecord
+from .roles import Role
+
+CASE_READERS = {Role.CASEWORKER, Role.SUPERVISOR, Role.COORDINATOR, Role.ADMIN}
+CASE_STARTERS = {Role.CASEWORKER, Role.SUPERVISOR}
+OPERATORS = {Role.SUPERVISOR, Role.ADMIN}
+
+
+def _holds(user: UserRecord, roles) -> bool:
+    return bool(user.role_codes & {r.value for r in roles})
+
+
+def can_view_case(user: UserRecord, case: CaseRecord) -> bool:
+    """Staff of the case's own municipality whose role reads case files."""
+    return user.active and user.municipality_id == case.municipality_id and _holds(user, CASE_READERS)
+
+
+def can_work_task(user: UserRecord, task: TaskRecord) -> bool:
+    """A task is worked by someone of its municipality who holds the role its lane names."""
+    return user.active and user.municipality_id == task.municipality_id and task.role in user.role_codes
+
+
+def is_operator(user: UserRecord) -> bool:
+    """Supervisors and administrators may retry a case stopped on an error."""
+    return user.active and _holds(user, OPERATORS)
+
+
+def require_case_view(user: UserRecord, case: CaseRecord) -> None:
+    if not can_view_case(user, case):
+        raise Forbidden("you may not see this case", element=case.reference)
+
+
+def require_task_work(user: UserRecord, task: TaskRecord) -> None:
+    if not can_work_task(user, task):
+        raise Forbidden(f"task '{task.element_id}' needs the role '{task.role}'", element=task.element_id)
+
+
+def require_case_start(user: UserRecord) -> None:
+    if not (user.active and _holds(user, CASE_STARTERS)):
+        raise Forbidden("only caseworkers and supervisors may open a case")
+
+
+def require_operator(user: UserRecord) -> None:
+    if not is_operator(user):
+        raise Forbidden("only supervisors and administrators may retry a failed case")

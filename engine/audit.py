@@ -1,0 +1,30 @@
+"""The audit trail: every command and every case read leaves a row, in the same transaction."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .clock import Clock
+from .models import AuditRecord, UserRecord
+
+
+def record(session: Session, clock: Clock, actor: UserRecord | None, action: str, *,
+           case_id: int | None = None, task_id: int | None = None, **detail) -> AuditRecord:
+    """Add an audit row to the current transaction."""
+    row = AuditRecord(at=clock(), actor_id=actor.id if actor else None, action=action,
+                      case_id=case_id, task_id=task_id, detail=detail)
+    session.add(row)
+    return row
+
+
+TIMELINE_ACTIONS = ("case.started", "task.claimed", "task.unclaimed", "task.completed",
+                    "case.error", "case.retried", "case.completed")
+
+
+def case_timeline(session: Session, case_id: int) -> list[AuditRecord]:
+    """What happened to a case, oldest first (reads are audited but not shown here)."""
+    return list(session.scalars(
+        select(AuditRecord)
+        .where(AuditRecord.case_id == case_id, AuditRecord.action.in_(TIMELINE_ACTIONS))
+        .order_by(AuditRecord.at, AuditRecord.id)
+    ))

@@ -1,0 +1,211 @@
+"""Case commands: start, complete, claim, retry. Each is one transaction with its audit row."""
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import access, audit
+from .clock import Clock
+from .db import transaction
+from .errors import Conflict, InvalidState, NotFound
+from .forms import validate_form
+from .models import (
+    CaseRecord,
+    CaseStatus,
+    FormSubmissionRecord,
+    ProcessVersionRecord,
+    TaskRecord,
+    TaskStatus,
+    UserRecord,
+)
+from .workflow import (
+    StepFailed,
+    complete_user_task,
+    dump_state,
+    load_state,
+    new_workflow,
+    parse_duration,
+    ready_user_tasks,
+    retry_failed_tasks,
+    run_engine_steps,
+)
+
+# A user task may list the form fields its gateways need; only those enter workflow data.
+WORKFLOW_FIELDS_PROPERTY = "workflowFields"
+
+
+def start_case(session: Session, clock: Clock, actor: UserRecord, version: ProcessVersionRecord,
+               title: str) -> CaseRecord:
+    """Open a case on a process version and run it to its first task."""
+    with transaction(session):
+        access.require_case_start(actor)
+        now = clock()
+        workflow = new_workflow(version.spec)
+        case = CaseRecord(municipality_id=actor.municipality_id, process_version_id=version.id,
+                          title=title.strip() or version.name, status=CaseStatus.RUNNING, workflow_state="",
+                          created_by_id=actor.id, created_at=now, updated_at=now)
+        session.add(case)
+        session.flush()
+        case.reference = f"{now.year}-{case.id:06d}"
+        audit.record(session, clock, actor, "case.started", case_id=case.id,
+                     process=version.process_id, version=version.content_hash[:12])
+        _advance(session, clock, actor, case, workflow, lambda: run_engine_steps(workflow))
+    return case
+
+
+def complete_task(session: Session, clock: Clock, actor: UserRecord, task_id: int, data: dict) -> CaseRecord:
+    """Validate the form, complete the task and run the process on; a conflict changes nothing."""
+    with transaction(session):
+        task = _open_task(session, task_id)
+        access.require_task_work(actor, task)
+        if task.assignee_id not in (None, actor.id):
+            raise Conflict(f"task '{task.element_id}' is claimed by someone else", element=task.element_id)
+        case = task.case
+        if case.status == CaseStatus.ERROR:
+            raise InvalidState("the case is stopped on an error; an operator must retry it first",
+                               element=case.error_element)
+        version = case.process_version
+        validate_form(json.loads(version.files[task.form_file]), data, element=task.element_id)
+        workflow = load_state(version.spec, case.workflow_state)
+        props = _task_properties(workflow, task)
+        now = clock()
+        task.status, task.completed_at, task.completed_by_id = TaskStatus.COMPLETED, now, actor.id
+        task.assignee_id = actor.id
+        session.add(FormSubmissionRecord(case_id=case.id, task_id=task.id, form_id=task.form_file,
+                                         form_version=version.content_hash, data=data,
+                                         submitted_by_id=actor.id, submitted_at=now))
+        audit.record(session, clock, actor, "task.completed", case_id=case.id, task_id=task.id,
+                     element=task.element_id, name=task.name)
+        step_data = _workflow_data(data, props)
+        _advance(session, clock, actor, case, workflow,
+                 lambda: complete_user_task(workflow, task.spiff_task_id, step_data))
+    return case
+
+
+def claim_task(session: Session, clock: Clock, actor: UserRecord, task_id: int) -> TaskRecord:
+    """Take an open task of one's role so that nobody else works it."""
+    with transaction(session):
+        task = _open_task(session, task_id)
+        access.require_task_work(actor, task)
+        if task.assignee_id not in (None, actor.id):
+            raise Conflict(f"task '{task.element_id}' is already claimed", element=task.element_id)
+        task.assignee_id = actor.id
+        _touch(task.case, clock)
+        audit.record(session, clock, actor, "task.claimed", case_id=task.case_id, task_id=task.id,
+                     element=task.element_id, name=task.name)
+    return task
+
+
+def unclaim_task(session: Session, clock: Clock, actor: UserRecord, task_id: int) -> TaskRecord:
+    """Give a claimed task back to everyone of its role."""
+    with transaction(session):
+        task = _open_task(session, task_id)
+        access.require_task_work(actor, task)
+        if task.assignee_id != actor.id:
+            raise Conflict(f"task '{task.element_id}' is not claimed by you", element=task.element_id)
+        task.assignee_id = None
+        _touch(task.case, clock)
+        audit.record(session, clock, actor, "task.unclaimed", case_id=task.case_id, task_id=task.id,
+                     element=task.element_id, name=task.name)
+    return task
+
+
+def retry_case(session: Session, clock: Clock, actor: UserRecord, case_id: int) -> CaseRecord:
+    """Run a case's failed step again after its cause was fixed."""
+    with transaction(session):
+        case = session.get(CaseRecord, case_id)
+        if case is None:
+            raise NotFound("no such case", element=str(case_id))
+        access.require_case_view(actor, case)
+        access.require_operator(actor)
+        if case.status != CaseStatus.ERROR:
+            raise InvalidState("the case is not in the error state", element=case.reference)
+        workflow = load_state(case.process_version.spec, case.workflow_state)
+        audit.record(session, clock, actor, "case.retried", case_id=case.id, element=case.error_element)
+        _advance(session, clock, actor, case, workflow, lambda: retry_failed_tasks(workflow))
+    return case
+
+
+def _advance(session, clock, actor, case, workflow, step) -> None:
+    """Run one engine step and project its outcome onto the case and task rows."""
+    try:
+        step()
+    except StepFailed as failure:
+        case.status = CaseStatus.ERROR
+        case.error_element = failure.element
+        case.error_message = failure.message
+        case.error_line = failure.details.get("line")
+        audit.record(session, clock, actor, "case.error", case_id=case.id, element=failure.element,
+                     message=failure.message, line=failure.details.get("line"))
+    else:
+        case.error_element = case.error_message = case.error_line = None
+        case.status = _status_of(workflow)
+        if case.status == CaseStatus.COMPLETED:
+            case.completed_at = clock()
+            audit.record(session, clock, actor, "case.completed", case_id=case.id)
+    case.workflow_state = dump_state(workflow)
+    _touch(case, clock)
+    _sync_tasks(session, clock, case, workflow)
+
+
+def _status_of(workflow) -> CaseStatus:
+    if workflow.is_completed():
+        return CaseStatus.COMPLETED
+    if ready_user_tasks(workflow):
+        return CaseStatus.RUNNING
+    return CaseStatus.WAITING
+
+
+def _sync_tasks(session: Session, clock: Clock, case: CaseRecord, workflow) -> None:
+    """Make the open task rows of a case match the workflow's ready user tasks."""
+    now = clock()
+    ready = {view.spiff_id: view for view in ready_user_tasks(workflow)}
+    open_rows = session.scalars(
+        select(TaskRecord).where(TaskRecord.case_id == case.id, TaskRecord.status == TaskStatus.OPEN)
+    ).all()
+    for row in open_rows:
+        if row.spiff_task_id not in ready:  # withdrawn by the process, e.g. an interrupting event
+            row.status, row.completed_at = TaskStatus.CANCELLED, now
+    known = {row.spiff_task_id for row in open_rows}
+    for view in ready.values():
+        if view.spiff_id in known:
+            continue
+        props = view.properties
+        session.add(TaskRecord(
+            case_id=case.id, municipality_id=case.municipality_id, spiff_task_id=view.spiff_id,
+            element_id=view.element_id, name=view.name, role=view.lane,
+            form_file=props.get("formJsonSchemaFilename"), ui_file=props.get("formUiSchemaFilename"),
+            status=TaskStatus.OPEN, priority=int(props.get("priority", 0) or 0), created_at=now,
+            due_at=parse_duration(props["dueIn"], now) if props.get("dueIn") else None,
+            follow_up_at=parse_duration(props["followUpIn"], now) if props.get("followUpIn") else None,
+        ))
+
+
+def _open_task(session: Session, task_id: int) -> TaskRecord:
+    task = session.get(TaskRecord, task_id)
+    if task is None:
+        raise NotFound("no such task", element=str(task_id))
+    if task.status != TaskStatus.OPEN:
+        raise Conflict(f"task '{task.element_id}' was already {task.status.value}", element=task.element_id)
+    return task
+
+
+def _task_properties(workflow, task: TaskRecord) -> dict:
+    for view in ready_user_tasks(workflow):
+        if view.spiff_id == task.spiff_task_id:
+            return view.properties
+    raise Conflict(f"task '{task.element_id}' is no longer waiting", element=task.element_id)
+
+
+def _workflow_data(data: dict, props: dict) -> dict:
+    listed = props.get(WORKFLOW_FIELDS_PROPERTY)
+    if not listed:
+        return dict(data)
+    names = {n.strip() for n in listed.split(",") if n.strip()}
+    return {k: v for k, v in data.items() if k in names}
+
+
+def _touch(case: CaseRecord, clock: Clock) -> None:
+    case.updated_at = clock()

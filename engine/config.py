@@ -1,0 +1,73 @@
+"""Every setting Tsunagu reads, declared once with its default and a strict parse."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from .errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _parse_bool(name: str, raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ConfigError(name, f"expected a boolean (true/false), got {raw!r}")
+
+
+def _parse_int(name: str, raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(name, f"expected an integer, got {raw!r}") from None
+
+
+def _parse_zone(name: str, raw: str) -> str:
+    try:
+        ZoneInfo(raw)
+    except Exception:
+        raise ConfigError(name, f"unknown time zone {raw!r}") from None
+    return raw
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The whole configuration; `from_env` reads each TSUNAGU_* variable once."""
+
+    instance_dir: str = field(default=str(PROJECT_ROOT / "instance"), metadata={"env": "TSUNAGU_INSTANCE_DIR"})
+    database_url: str = field(
+        default=f"sqlite:///{PROJECT_ROOT / 'instance' / 'tsunagu.db'}",
+        metadata={"env": "TSUNAGU_DATABASE_URL"},
+    )
+    secret_key: str = field(default="", metadata={"env": "TSUNAGU_SECRET_KEY"})
+    time_zone: str = field(default="Asia/Tokyo", metadata={"env": "TSUNAGU_TIME_ZONE", "parse": _parse_zone})
+    default_locale: str = field(default="ja", metadata={"env": "TSUNAGU_DEFAULT_LOCALE"})
+    process_dir: str = field(default=str(PROJECT_ROOT / "bpmn"), metadata={"env": "TSUNAGU_PROCESS_DIR"})
+    host: str = field(default="127.0.0.1", metadata={"env": "TSUNAGU_HOST"})
+    port: int = field(default=5000, metadata={"env": "TSUNAGU_PORT", "parse": _parse_int})
+    secure_cookies: bool = field(default=False, metadata={"env": "TSUNAGU_SECURE_COOKIES", "parse": _parse_bool})
+    session_minutes: int = field(default=30, metadata={"env": "TSUNAGU_SESSION_MINUTES", "parse": _parse_int})
+    sqlite_busy_ms: int = field(default=10000, metadata={"env": "TSUNAGU_SQLITE_BUSY_MS", "parse": _parse_int})
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> "Settings":
+        """Build settings from the environment, then apply explicit overrides (tests, CLI flags)."""
+        environ = os.environ if environ is None else environ
+        values = {}
+        for f in fields(cls):
+            raw = environ.get(f.metadata["env"])
+            if raw is None:
+                continue
+            parse = f.metadata.get("parse")
+            values[f.name] = parse(f.metadata["env"], raw) if parse else raw
+        return replace(cls(**values), **overrides)
+
+    @staticmethod
+    def variables() -> dict[str, object]:
+        """Map each environment variable to its default, for documentation and `tsunagu config`."""
+        return {f.metadata["env"]: f.default for f in fields(Settings)}

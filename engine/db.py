@@ -1,0 +1,86 @@
+"""Database wiring outside Flask: engines with the right pragmas, sessions, transactions, migrations."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from .errors import Conflict
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def engine_options(url: str, busy_ms: int = 10000) -> dict:
+    """Options for `create_engine` (and Flask-SQLAlchemy) suited to the database in `url`."""
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": busy_ms / 1000, "check_same_thread": False}}
+    return {"pool_pre_ping": True}
+
+
+def configure_engine(engine: Engine) -> Engine:
+    """Turn on what SQLite leaves off: foreign keys and WAL, so readers never block the writer."""
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection, _record):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            if engine.url.database not in (None, "", ":memory:"):
+                cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.close()
+
+    return engine
+
+
+def make_engine(url: str, busy_ms: int = 10000) -> Engine:
+    """Create a configured engine for `url`; for the CLI, the scheduler and tests."""
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    return configure_engine(create_engine(url, **engine_options(url, busy_ms)))
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def _is_lock_error(exc: OperationalError) -> bool:
+    text = str(exc.orig).lower()
+    return "database is locked" in text or "could not serialize" in text or "deadlock" in text
+
+
+@contextmanager
+def transaction(session: Session):
+    """One command, one transaction: commit if the block finishes, roll back on any error.
+
+    A concurrent writer that got there first surfaces as `Conflict`, never as a half-write.
+    """
+    try:
+        yield session
+        session.commit()
+    except StaleDataError as exc:
+        session.rollback()
+        raise Conflict("the case was changed by someone else; reload and try again") from exc
+    except OperationalError as exc:
+        session.rollback()
+        if _is_lock_error(exc):
+            raise Conflict("the case is being changed by someone else; try again") from exc
+        raise
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def upgrade_database(url: str) -> None:
+    """Bring the schema at `url` to the newest Alembic revision."""
+    make_engine(url).dispose()  # creates the SQLite folder if needed
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    command.upgrade(cfg, "head")

@@ -1,0 +1,103 @@
+"""Domain exceptions: each carries a stable snake_case code and the element or field it concerns."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class TsunaguError(Exception):
+    """Base of every error the engine raises on purpose; `code` is stable for API clients."""
+
+    code = "tsunagu_error"
+
+    def __init__(self, message: str, *, element: str | None = None, **details):
+        super().__init__(message)
+        self.message = message
+        self.element = element
+        self.details = details
+
+    def to_dict(self) -> dict:
+        """Describe the error for an API response or a log line."""
+        body = {"code": self.code, "message": self.message}
+        if self.element:
+            body["element"] = self.element
+        body.update({k: v for k, v in self.details.items() if v is not None})
+        return body
+
+
+class ConfigError(TsunaguError):
+    code = "config_invalid"
+
+    def __init__(self, variable: str, message: str):
+        super().__init__(f"{variable}: {message}", element=variable)
+
+
+class NotFound(TsunaguError):
+    code = "not_found"
+
+
+class Forbidden(TsunaguError):
+    code = "forbidden"
+
+
+class Conflict(TsunaguError):
+    """Someone else changed the case or task first; reload and try again."""
+
+    code = "conflict"
+
+
+class InvalidState(TsunaguError):
+    code = "invalid_state"
+
+
+class DemoRefused(TsunaguError):
+    code = "demo_refused"
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One problem with one form field; `code` names the JSON Schema keyword that failed."""
+
+    field: str
+    code: str
+    params: dict = field(default_factory=dict)
+
+
+class FormInvalid(TsunaguError):
+    code = "form_invalid"
+
+    def __init__(self, errors: list[FieldError], *, element: str | None = None):
+        super().__init__("the submitted form has errors", element=element)
+        self.errors = errors
+
+    def to_dict(self) -> dict:
+        body = super().to_dict()
+        body["fields"] = [{"field": e.field, "code": e.code, **e.params} for e in self.errors]
+        return body
+
+
+@dataclass(frozen=True)
+class DefinitionProblem:
+    """One problem in a process definition, located by file and BPMN element id."""
+
+    file: str
+    element: str | None
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}" + (f" [{self.element}]" if self.element else "")
+        return f"{where}: {self.code}: {self.message}"
+
+
+class DefinitionInvalid(TsunaguError):
+    code = "definition_invalid"
+
+    def __init__(self, problems: list[DefinitionProblem]):
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = problems
+
+
+class WorkflowFailed(TsunaguError):
+    """A script, expression or decision failed; the case is now in the error state."""
+
+    code = "workflow_error"

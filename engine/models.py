@@ -1,0 +1,209 @@
+"""ORM tables: the case file, its workflow state and the inbox projection lists read from."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator):
+    """Store aware datetimes as UTC and always hand back aware datetimes (SQLite drops the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a timezone-aware column")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict: JSON}
+
+
+class CaseStatus(str, enum.Enum):
+    RUNNING = "running"
+    WAITING = "waiting"
+    COMPLETED = "completed"
+    ERROR = "error"
+    SUSPENDED = "suspended"
+
+
+class TaskStatus(str, enum.Enum):
+    OPEN = "open"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+def _enum(cls):
+    return Enum(cls, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
+
+
+class MunicipalityRecord(Base):
+    __tablename__ = "municipalities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    is_demo: Mapped[bool] = mapped_column(default=False)
+
+
+class UserRecord(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipalities.id"))
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    locale: Mapped[str | None] = mapped_column(String(8))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+
+    roles: Mapped[list["UserRoleRecord"]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="UserRoleRecord.role"
+    )
+    municipality: Mapped[MunicipalityRecord] = relationship(lazy="joined")
+
+    @property
+    def role_codes(self) -> set[str]:
+        return {r.role for r in self.roles}
+
+
+class UserRoleRecord(Base):
+    __tablename__ = "user_roles"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
+class ProcessVersionRecord(Base):
+    """One deployed version of a process model, stored once and keyed by the hash of its files."""
+
+    __tablename__ = "process_versions"
+    __table_args__ = (UniqueConstraint("process_id", "content_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(200), index=True)
+    name: Mapped[str] = mapped_column(String(300))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    files: Mapped[dict]  # file name -> text, exactly as deployed
+    spec: Mapped[str] = mapped_column(Text)  # SpiffWorkflow's serialization of the parsed specs
+    deployed_at: Mapped[datetime]
+
+
+class CaseRecord(Base):
+    __tablename__ = "cases"
+    __table_args__ = (Index("ix_cases_municipality_status", "municipality_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str | None] = mapped_column(String(32), unique=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipalities.id"))
+    process_version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"))
+    title: Mapped[str] = mapped_column(String(300))
+    status: Mapped[CaseStatus] = mapped_column(_enum(CaseStatus))
+    workflow_state: Mapped[str] = mapped_column(Text)
+    lock_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    completed_at: Mapped[datetime | None]
+    error_element: Mapped[str | None] = mapped_column(String(200))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    error_line: Mapped[int | None]
+
+    process_version: Mapped[ProcessVersionRecord] = relationship(lazy="joined")
+    created_by: Mapped[UserRecord] = relationship()
+
+    __mapper_args__ = {"version_id_col": lock_version}
+
+
+class TaskRecord(Base):
+    """The inbox projection: one row per user task, open or done, so lists never load workflows."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (
+        Index("ix_tasks_open_role", "status", "role", "due_at"),
+        Index("ix_tasks_open_assignee", "status", "assignee_id", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipalities.id"))
+    spiff_task_id: Mapped[str] = mapped_column(String(36), unique=True)
+    element_id: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str | None] = mapped_column(String(32))
+    form_file: Mapped[str | None] = mapped_column(String(300))
+    ui_file: Mapped[str | None] = mapped_column(String(300))
+    status: Mapped[TaskStatus] = mapped_column(_enum(TaskStatus))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    priority: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime]
+    due_at: Mapped[datetime | None]
+    follow_up_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    case: Mapped[CaseRecord] = relationship(lazy="joined")
+    assignee: Mapped[UserRecord | None] = relationship(foreign_keys=[assignee_id])
+    completed_by: Mapped[UserRecord | None] = relationship(foreign_keys=[completed_by_id])
+
+
+class FormSubmissionRecord(Base):
+    """What a user submitted on a task: the case file itself, not only workflow data."""
+
+    __tablename__ = "form_submissions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), unique=True)
+    form_id: Mapped[str] = mapped_column(String(300))
+    form_version: Mapped[str] = mapped_column(String(64))
+    data: Mapped[dict]
+    submitted_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    submitted_at: Mapped[datetime]
+
+    task: Mapped[TaskRecord] = relationship()
+    submitted_by: Mapped[UserRecord] = relationship()
+
+
+class AuditRecord(Base):
+    """Who did or saw what, when; the case timeline is read from here too."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_case_at", "case_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(64))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    actor: Mapped[UserRecord | None] = relationship()

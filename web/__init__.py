@@ -1,0 +1,101 @@
+"""The web layer: parse the request, call one engine function, render. `create_app` wires it."""
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+from flask import Flask, g, render_template, request, session
+
+from tsunagu.engine.clock import local, system_clock
+from tsunagu.engine.config import Settings
+from tsunagu.engine.db import configure_engine, engine_options
+from tsunagu.engine.errors import TsunaguError
+
+from . import auth, cases, inbox, tasks
+from .context import load_user
+from .extensions import babel, csrf, db
+from .messages import HTTP_STATUS, error_message
+
+TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    """Build the Flask app from settings (environment, then `overrides`: SETTINGS, CLOCK, Flask keys)."""
+    overrides = dict(overrides or {})
+    settings: Settings = overrides.pop("SETTINGS", None) or Settings.from_env()
+    # Paths are given: `tsunagu` is a namespace package, where Flask cannot guess them.
+    app = Flask(__name__, root_path=str(Path(__file__).resolve().parent), instance_path=settings.instance_dir)
+    app.config.update(
+        SECRET_KEY=settings.secret_key or _development_key(app),
+        SQLALCHEMY_DATABASE_URI=settings.database_url,
+        SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings.database_url, settings.sqlite_busy_ms),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        PERMANENT_SESSION_LIFETIME=timedelta(minutes=settings.session_minutes),
+        BABEL_DEFAULT_LOCALE=settings.default_locale,
+        BABEL_DEFAULT_TIMEZONE=settings.time_zone,
+        BABEL_TRANSLATION_DIRECTORIES=str(TRANSLATIONS),
+    )
+    app.extensions["tsunagu.clock"] = overrides.pop("CLOCK", system_clock)
+    app.extensions["tsunagu.settings"] = settings
+    app.config.update(overrides)
+
+    db.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+
+    for blueprint in (auth.bp, inbox.bp, tasks.bp, cases.bp):
+        app.register_blueprint(blueprint)
+    app.before_request(load_user)
+    app.after_request(_security_headers)
+    app.register_error_handler(TsunaguError, _domain_error)
+    app.jinja_env.filters["localdate"] = lambda m: local(m, settings.time_zone).strftime("%Y-%m-%d")
+    app.jinja_env.filters["localdatetime"] = lambda m: local(m, settings.time_zone).strftime("%Y-%m-%d %H:%M")
+    app.context_processor(lambda: {"now": app.extensions["tsunagu.clock"]()})
+    app.jinja_env.globals["current_language"] = _select_locale
+    return app
+
+
+def _select_locale() -> str:
+    chosen = session.get("lang")
+    if chosen in auth.LANGUAGES:
+        return chosen
+    user = g.get("user")
+    if user is not None and user.locale in auth.LANGUAGES:
+        return user.locale
+    return "ja"
+
+
+def _development_key(app: Flask) -> str:
+    # Without TSUNAGU_SECRET_KEY, keep a random key in the instance folder so sessions survive restarts.
+    path = Path(app.instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _security_headers(response):
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'",
+    )
+    if request.endpoint and request.endpoint != "static":
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def _domain_error(error: TsunaguError):
+    db.session.rollback()
+    status = HTTP_STATUS.get(error.code, 400)
+    if request.accept_mimetypes.best == "application/json":
+        return error.to_dict(), status
+    return render_template("error.html", error=error, message=error_message(error)), status

@@ -1,0 +1,77 @@
+"""The `tsunagu` command: prepare the database, load demo data, validate process models, serve."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from tsunagu.engine.clock import system_clock
+from tsunagu.engine.config import Settings
+from tsunagu.engine.db import make_engine, make_session_factory, upgrade_database
+from tsunagu.engine.errors import TsunaguError
+from tsunagu.processes.demo import DEMO_PASSWORD, DEMO_USERS, load_demo
+from tsunagu.processes.loader import validate_path
+from tsunagu.web import create_app
+
+
+@click.group()
+def main() -> None:
+    """Tsunagu: case management for loneliness and isolation support."""
+
+
+@main.command("init-db")
+def init_db() -> None:
+    """Create or upgrade the database schema (Alembic)."""
+    settings = Settings.from_env()
+    upgrade_database(settings.database_url)
+    click.echo(f"database ready: {_safe_url(settings.database_url)}")
+
+
+@main.command()
+def demo() -> None:
+    """Add the demo municipality, its users and a few cases (never into a database with real data)."""
+    settings = Settings.from_env()
+    upgrade_database(settings.database_url)
+    engine = make_engine(settings.database_url, settings.sqlite_busy_ms)
+    session = make_session_factory(engine)()
+    try:
+        created = load_demo(session, system_clock, Path(settings.process_dir))
+    except TsunaguError as error:
+        raise click.ClickException(error.message) from error
+    finally:
+        session.close()
+        engine.dispose()
+    click.echo("demo data created" if created else "demo data already present")
+    click.echo(f"demo logins (password '{DEMO_PASSWORD}'): " + ", ".join(u for u, _, _ in DEMO_USERS))
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+def validate(paths: tuple[Path, ...]) -> None:
+    """Check BPMN process folders or files; exit 1 and name each bad element."""
+    problems = [problem for path in paths for problem in validate_path(path)]
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    if problems:
+        click.echo(f"{len(problems)} problem(s) found", err=True)
+        sys.exit(1)
+    click.echo("ok: " + ", ".join(str(p) for p in paths))
+
+
+@main.command()
+@click.option("--host", default=None, help="address to listen on (TSUNAGU_HOST)")
+@click.option("--port", default=None, type=int, help="port (TSUNAGU_PORT)")
+def serve(host: str | None, port: int | None) -> None:
+    """Serve the web app (Werkzeug's server: fine for a municipality's pilot, use a WSGI server in production)."""
+    settings = Settings.from_env()
+    app = create_app({"SETTINGS": settings})
+    app.run(host=host or settings.host, port=port or settings.port, debug=False, use_reloader=False)
+
+
+def _safe_url(url: str) -> str:
+    # Never print a password from the database URL.
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url

@@ -1,0 +1,122 @@
+"""JSON Schema forms as server-rendered HTML fields, and HTML form posts back to typed data."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask_babel import gettext as _
+from werkzeug.datastructures import MultiDict
+
+
+@dataclass
+class Field:
+    """One input of a task form, ready for the `field` template macro."""
+
+    name: str
+    title: str
+    description: str | None
+    widget: str  # text, textarea, integer, number, boolean, date, select, radio, checkboxes
+    required: bool
+    options: list[tuple[str, str]] = field(default_factory=list)
+    value: Any = None
+    errors: list[str] = field(default_factory=list)
+    limits: dict = field(default_factory=dict)
+
+    def is_selected(self, option_value: str) -> bool:
+        if isinstance(self.value, list):
+            return option_value in {str(v) for v in self.value}
+        return self.value is not None and str(self.value) == option_value
+
+
+def _choices(prop: dict) -> list[tuple[Any, str]] | None:
+    if "oneOf" in prop and all("const" in o for o in prop["oneOf"]):
+        return [(o["const"], o.get("title", str(o["const"]))) for o in prop["oneOf"]]
+    if "enum" in prop:
+        names = prop.get("enumNames") or [str(v) for v in prop["enum"]]
+        return list(zip(prop["enum"], names))
+    return None
+
+
+def _widget(prop: dict, ui: dict) -> str:
+    requested = ui.get("ui:widget")
+    kind = prop.get("type")
+    if kind == "array":
+        return "checkboxes"
+    if _choices(prop) is not None:
+        return "radio" if requested == "radio" else "select"
+    if kind == "boolean":
+        return "boolean"
+    if kind in ("integer", "number"):
+        return kind
+    if prop.get("format") == "date":
+        return "date"
+    return "textarea" if requested == "textarea" else "text"
+
+
+def ordered_names(schema: dict, ui_schema: dict) -> list[str]:
+    """Field names in the order the uiSchema asks for, the rest after in schema order."""
+    names = list(schema.get("properties", {}))
+    order = [n for n in ui_schema.get("ui:order", []) if n in names]
+    return order + [n for n in names if n not in order]
+
+
+def build_fields(schema: dict, ui_schema: dict, values: dict | None = None,
+                 errors: dict[str, list[str]] | None = None) -> list[Field]:
+    """The fields of a form with current values and error messages attached."""
+    values = values or {}
+    errors = errors or {}
+    required = set(schema.get("required", []))
+    fields = []
+    for name in ordered_names(schema, ui_schema):
+        prop = schema["properties"][name]
+        ui = ui_schema.get(name, {})
+        widget = _widget(prop, ui)
+        source = prop.get("items", {}) if widget == "checkboxes" else prop
+        fields.append(Field(
+            name=name, title=prop.get("title", name), description=prop.get("description"), widget=widget,
+            required=name in required,
+            options=[(str(v), label) for v, label in (_choices(source) or [])],
+            value=values.get(name, prop.get("default")), errors=errors.get(name, []),
+            limits={k: prop[k] for k in ("minimum", "maximum", "maxLength") if k in prop},
+        ))
+    return fields
+
+
+def parse_submission(schema: dict, form: MultiDict) -> dict:
+    """Turn posted strings into the types the schema declares; leave unparseable text for the validator."""
+    data = {}
+    for name, prop in schema.get("properties", {}).items():
+        kind = prop.get("type")
+        if kind == "array":
+            item_type = prop.get("items", {}).get("type")
+            data[name] = [_coerce(v, item_type) for v in form.getlist(name)]
+        elif kind == "boolean":
+            data[name] = form.get(name) in ("on", "true", "1")
+        else:
+            raw = form.get(name, "").strip()
+            if raw != "":
+                data[name] = _coerce(raw, kind)
+    return data
+
+
+def _coerce(raw: str, kind: str | None) -> Any:
+    try:
+        if kind == "integer":
+            return int(raw)
+        if kind == "number":
+            return float(raw)
+    except ValueError:
+        return raw
+    return raw
+
+
+def display_value(schema: dict, name: str, value: Any) -> str:
+    """A submitted value as a person reads it: choice titles instead of codes."""
+    prop = schema.get("properties", {}).get(name, {})
+    source = prop.get("items", {}) if prop.get("type") == "array" else prop
+    labels = {str(v): label for v, label in (_choices(source) or [])}
+    if isinstance(value, list):
+        return "、".join(labels.get(str(v), str(v)) for v in value)
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    return labels.get(str(value), str(value))

@@ -1,0 +1,55 @@
+"""Human wording, in the user's language, for the stable error codes the engine raises."""
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+from tsunagu.engine.errors import FieldError, TsunaguError
+
+
+def field_message(error: FieldError) -> str:
+    """The sentence shown beside a form field for one validation failure."""
+    p = error.params
+    code = error.code
+    if code == "required":
+        return _("This field is required.")
+    if code == "enum":
+        return _("Choose one of the listed options.")
+    if code == "type":
+        wanted = p.get("type")
+        if wanted == "integer":
+            return _("Enter a whole number.")
+        if wanted == "number":
+            return _("Enter a number.")
+        return _("This value has the wrong form.")
+    if code == "minimum":
+        return _("Enter %(limit)s or more.", limit=p.get("limit"))
+    if code == "maximum":
+        return _("Enter %(limit)s or less.", limit=p.get("limit"))
+    if code == "minLength":
+        return _("This field is required.") if p.get("limit") == 1 else _("Enter at least %(limit)s characters.", limit=p.get("limit"))
+    if code == "maxLength":
+        return _("Enter at most %(limit)s characters.", limit=p.get("limit"))
+    if code == "format" and p.get("format") == "date":
+        return _("Enter a date as YYYY-MM-DD.")
+    if code == "uniqueItems":
+        return _("Each option can be chosen only once.")
+    return _("This value is not accepted (%(code)s).", code=code)
+
+
+def error_message(error: TsunaguError) -> str:
+    """The sentence shown on an error page or in a flash for a refused command."""
+    code = error.code
+    if code == "conflict":
+        return _("Someone else changed this first. Reload the page and check before trying again.")
+    if code == "forbidden":
+        return _("You do not have permission for this.")
+    if code == "not_found":
+        return _("The requested item was not found.")
+    if code == "invalid_state":
+        return _("This cannot be done in the case's current state.")
+    if code == "form_invalid":
+        return _("The form has errors. Please check the highlighted fields.")
+    return _("The request could not be completed (%(code)s).", code=code)
+
+
+HTTP_STATUS = {"not_found": 404, "forbidden": 403, "conflict": 409, "invalid_state": 409, "form_invalid": 422}
