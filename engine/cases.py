@@ -5,12 +5,13 @@ import json
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from . import access, audit
-from .clock import Clock
+from .clock import DEFAULT_ZONE, Clock, local
 from .db import transaction
 from .errors import Conflict, InvalidState, NotFound
-from .forms import validate_form
+from .forms import validate_form, with_defaults
 from .models import (
     CaseRecord,
     CaseStatus,
@@ -48,7 +49,7 @@ def start_case(session: Session, clock: Clock, actor: UserRecord, version: Proce
                           created_by_id=actor.id, created_at=now, updated_at=now)
         session.add(case)
         session.flush()
-        case.reference = f"{now.year}-{case.id:06d}"
+        case.reference = f"{local(now, DEFAULT_ZONE).year}-{case.id:06d}"
         audit.record(session, clock, actor, "case.started", case_id=case.id,
                      process=version.process_id, version=version.content_hash[:12])
         _advance(session, clock, actor, case, workflow, lambda: run_engine_steps(workflow))
@@ -67,7 +68,9 @@ def complete_task(session: Session, clock: Clock, actor: UserRecord, task_id: in
             raise InvalidState("the case is stopped on an error; an operator must retry it first",
                                element=case.error_element)
         version = case.process_version
-        validate_form(json.loads(version.files[task.form_file]), data, element=task.element_id)
+        schema = json.loads(version.files[task.form_file])
+        data = with_defaults(schema, data)
+        validate_form(schema, data, element=task.element_id)
         workflow = load_state(version.spec, case.workflow_state)
         props = _task_properties(workflow, task)
         now = clock()
@@ -209,3 +212,5 @@ def _workflow_data(data: dict, props: dict) -> dict:
 
 def _touch(case: CaseRecord, clock: Clock) -> None:
     case.updated_at = clock()
+    # Always write the row, so its lock_version is checked and bumped even if the clock has not moved.
+    flag_modified(case, "updated_at")

@@ -7,6 +7,9 @@ from zoneinfo import ZoneInfo
 
 Clock = Callable[[], datetime]
 
+# Japanese municipalities keep one zone; TSUNAGU_TIME_ZONE changes how times are shown.
+DEFAULT_ZONE = "Asia/Tokyo"
+
 
 def system_clock() -> datetime:
     """The real current time in UTC."""

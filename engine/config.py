@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from .clock import DEFAULT_ZONE
 from .errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -45,7 +46,7 @@ class Settings:
         metadata={"env": "TSUNAGU_DATABASE_URL"},
     )
     secret_key: str = field(default="", metadata={"env": "TSUNAGU_SECRET_KEY"})
-    time_zone: str = field(default="Asia/Tokyo", metadata={"env": "TSUNAGU_TIME_ZONE", "parse": _parse_zone})
+    time_zone: str = field(default=DEFAULT_ZONE, metadata={"env": "TSUNAGU_TIME_ZONE", "parse": _parse_zone})
     default_locale: str = field(default="ja", metadata={"env": "TSUNAGU_DEFAULT_LOCALE"})
     process_dir: str = field(default=str(PROJECT_ROOT / "bpmn"), metadata={"env": "TSUNAGU_PROCESS_DIR"})
     host: str = field(default="127.0.0.1", metadata={"env": "TSUNAGU_HOST"})

@@ -12,6 +12,15 @@ def load_schema(text: str) -> dict:
     return json.loads(text)
 
 
+def with_defaults(schema: dict, data: dict) -> dict:
+    """Fill in the schema's top-level defaults for fields the submitter left out (as a browser form does)."""
+    filled = dict(data)
+    for name, prop in schema.get("properties", {}).items():
+        if name not in filled and "default" in prop:
+            filled[name] = prop["default"]
+    return filled
+
+
 def validate_form(schema: dict, data: dict, *, element: str | None = None) -> None:
     """Raise `FormInvalid` with one `FieldError` per failing field; nothing moves on bad input."""
     validator_cls = jsonschema.validators.validator_for(schema)
