@@ -12,6 +12,8 @@ from .clock import DEFAULT_ZONE, Clock, local
 from .db import transaction
 from .errors import Conflict, InvalidState, NotFound
 from .forms import validate_form, with_defaults
+from .records import RecordContext, write_record
+from .timers import engine_time, next_timer_at
 from .models import (
     CaseRecord,
     CaseStatus,
@@ -35,6 +37,8 @@ from .workflow import (
 
 # A user task may list the form fields its gateways need; only those enter workflow data.
 WORKFLOW_FIELDS_PROPERTY = "workflowFields"
+RECORD_PROPERTY = "record"
+CANDIDATE_BODY_PROPERTY = "candidateBody"
 
 
 def start_case(session: Session, clock: Clock, actor: UserRecord, version: ProcessVersionRecord,
@@ -82,6 +86,9 @@ def complete_task(session: Session, clock: Clock, actor: UserRecord, task_id: in
         audit.record(session, clock, actor, "task.completed", case_id=case.id, task_id=task.id,
                      element=task.element_id, name=task.name)
         step_data = _workflow_data(data, props)
+        if props.get(RECORD_PROPERTY):
+            context = RecordContext(session, clock, actor, case, task, version)
+            step_data.update(write_record(context, props[RECORD_PROPERTY], data))
         _advance(session, clock, actor, case, workflow,
                  lambda: complete_user_task(workflow, task.spiff_task_id, step_data))
     return case
@@ -134,7 +141,8 @@ def retry_case(session: Session, clock: Clock, actor: UserRecord, case_id: int) 
 def _advance(session, clock, actor, case, workflow, step) -> None:
     """Run one engine step and project its outcome onto the case and task rows."""
     try:
-        step()
+        with engine_time(clock):
+            step()
     except StepFailed as failure:
         case.status = CaseStatus.ERROR
         case.error_element = failure.element
@@ -149,6 +157,7 @@ def _advance(session, clock, actor, case, workflow, step) -> None:
             case.completed_at = clock()
             audit.record(session, clock, actor, "case.completed", case_id=case.id)
     case.workflow_state = dump_state(workflow)
+    case.next_timer_at = None if case.status == CaseStatus.ERROR else next_timer_at(workflow)
     _touch(case, clock)
     _sync_tasks(session, clock, case, workflow)
 
@@ -176,9 +185,12 @@ def _sync_tasks(session: Session, clock: Clock, case: CaseRecord, workflow) -> N
         if view.spiff_id in known:
             continue
         props = view.properties
+        body_variable = props.get(CANDIDATE_BODY_PROPERTY)
         session.add(TaskRecord(
             case_id=case.id, municipality_id=case.municipality_id, spiff_task_id=view.spiff_id,
             element_id=view.element_id, name=view.name, role=view.lane,
+            candidate_body_id=view.data.get(body_variable) if body_variable else None,
+            subject_id=view.data.get("action_id"),
             form_file=props.get("formJsonSchemaFilename"), ui_file=props.get("formUiSchemaFilename"),
             status=TaskStatus.OPEN, priority=int(props.get("priority", 0) or 0), created_at=now,
             due_at=parse_duration(props["dueIn"], now) if props.get("dueIn") else None,
@@ -205,7 +217,8 @@ def _task_properties(workflow, task: TaskRecord) -> dict:
 def _workflow_data(data: dict, props: dict) -> dict:
     listed = props.get(WORKFLOW_FIELDS_PROPERTY)
     if not listed:
-        return dict(data)
+        # A task with a case-file writer keeps its form out of workflow data; others pass it all on.
+        return {} if props.get(RECORD_PROPERTY) else dict(data)
     names = {n.strip() for n in listed.split(",") if n.strip()}
     return {k: v for k, v in data.items() if k in names}
 

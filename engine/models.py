@@ -79,6 +79,7 @@ class UserRecord(Base):
     username: Mapped[str] = mapped_column(String(80), unique=True)
     display_name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     password_hash: Mapped[str] = mapped_column(String(200))
     locale: Mapped[str | None] = mapped_column(String(8))
     active: Mapped[bool] = mapped_column(default=True)
@@ -125,7 +126,13 @@ class CaseRecord(Base):
     municipality_id: Mapped[int] = mapped_column(ForeignKey("municipalities.id"))
     process_version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"))
     title: Mapped[str] = mapped_column(String(300))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"), index=True)
+    episode: Mapped[int] = mapped_column(default=1)
+    previous_case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     status: Mapped[CaseStatus] = mapped_column(_enum(CaseStatus))
+    closure_reason: Mapped[str | None] = mapped_column(String(32))
+    # The earliest pending BPMN timer: the scheduler's due index, so it never loads idle workflows.
+    next_timer_at: Mapped[datetime | None] = mapped_column(index=True)
     workflow_state: Mapped[str] = mapped_column(Text)
     lock_version: Mapped[int] = mapped_column(Integer, nullable=False)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
@@ -137,7 +144,7 @@ class CaseRecord(Base):
     error_line: Mapped[int | None]
 
     process_version: Mapped[ProcessVersionRecord] = relationship(lazy="joined")
-    created_by: Mapped[UserRecord] = relationship()
+    created_by: Mapped[UserRecord] = relationship(foreign_keys=[created_by_id])
 
     __mapper_args__ = {"version_id_col": lock_version}
 
@@ -158,6 +165,9 @@ class TaskRecord(Base):
     element_id: Mapped[str] = mapped_column(String(200))
     name: Mapped[str] = mapped_column(String(300))
     role: Mapped[str | None] = mapped_column(String(32))
+    # A partner task is offered only to the member body the process names (e.g. an action's owner).
+    candidate_body_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    subject_id: Mapped[int | None]  # the support action a task is about, if any
     form_file: Mapped[str | None] = mapped_column(String(300))
     ui_file: Mapped[str | None] = mapped_column(String(300))
     status: Mapped[TaskStatus] = mapped_column(_enum(TaskStatus))

@@ -12,16 +12,18 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
-from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
+from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException, WorkflowException
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from .errors import TsunaguError
+from .scripting import make_script_engine
 
 
 def _make_serializer() -> BpmnWorkflowSerializer:
@@ -31,11 +33,6 @@ def _make_serializer() -> BpmnWorkflowSerializer:
 
 
 SERIALIZER = _make_serializer()
-
-
-def make_script_engine() -> PythonScriptEngine:
-    """The engine that evaluates scripts, conditions and decision tables of every case."""
-    return PythonScriptEngine(environment=TaskDataEnvironment({"date": date, "datetime": datetime}))
 
 
 SCRIPT_ENGINE = make_script_engine()
@@ -89,6 +86,7 @@ class UserTaskView:
     name: str
     lane: str | None
     properties: dict[str, str]
+    data: dict
 
 
 def ready_user_tasks(workflow: BpmnWorkflow) -> list[UserTaskView]:
@@ -103,9 +101,16 @@ def ready_user_tasks(workflow: BpmnWorkflow) -> list[UserTaskView]:
                 name=spec.bpmn_name or spec.bpmn_id,
                 lane=spec.lane,
                 properties=dict(spec.extensions.get("properties", {})),
+                data=task.data,
             )
         )
     return views
+
+
+class NotWaiting(TsunaguError):
+    """A message arrived that no event of the case is waiting for."""
+
+    code = "message_not_expected"
 
 
 class StepFailed(TsunaguError):
@@ -128,6 +133,26 @@ def complete_user_task(workflow: BpmnWorkflow, spiff_id: str, data: dict[str, An
     task.set_data(**data)
     try:
         task.run()
+    except SpiffWorkflowException as exc:
+        raise _step_failed(exc) from exc
+    run_engine_steps(workflow)
+
+
+def deliver_message(workflow: BpmnWorkflow, name: str, payload: dict) -> None:
+    """Hand a message to the workflow (correlation is by case: the caller chose this workflow)."""
+    try:
+        workflow.send_event(BpmnEvent(MessageEventDefinition(name), payload=payload))
+    except WorkflowException as exc:
+        if "not waiting" in str(exc):
+            raise NotWaiting(f"the case is not waiting for the message '{name}'", element=name) from exc
+        raise _step_failed(exc) from exc
+    run_engine_steps(workflow)
+
+
+def fire_timers(workflow: BpmnWorkflow) -> None:
+    """Let every timer whose moment has passed (on the engine clock) fire, and run what follows."""
+    try:
+        workflow.refresh_timers()
     except SpiffWorkflowException as exc:
         raise _step_failed(exc) from exc
     run_engine_steps(workflow)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 13:05:16.455447
+Create Date: 2026-11-27 13:21:37.560011
 """
 from alembic import op
 import sqlalchemy as sa
@@ -38,17 +38,69 @@ def upgrade() -> None:
     with op.batch_alter_table('process_versions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_process_versions_process_id'), ['process_id'], unique=False)
 
+    op.create_table('council_meetings',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('municipality_id', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('held_on', sa.Date(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['municipality_id'], ['municipalities.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('council_meetings', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_council_meetings_municipality_id'), ['municipality_id'], unique=False)
+
+    op.create_table('organisations',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('municipality_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('kind', sa.Enum('department', 'member_body', name='organisationkind', native_enum=False, length=16), nullable=False),
+    sa.Column('is_coordinating_body', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['municipality_id'], ['municipalities.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('organisations', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_organisations_municipality_id'), ['municipality_id'], unique=False)
+
+    op.create_table('persons',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('municipality_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('kana', sa.String(length=200), nullable=True),
+    sa.Column('birth_year', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['municipality_id'], ['municipalities.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('persons', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_persons_municipality_id'), ['municipality_id'], unique=False)
+
+    op.create_table('action_types',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('municipality_id', sa.Integer(), nullable=False),
+    sa.Column('code', sa.String(length=64), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('default_owner_body_id', sa.Integer(), nullable=True),
+    sa.Column('service_days', sa.Integer(), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['default_owner_body_id'], ['organisations.id'], ),
+    sa.ForeignKeyConstraint(['municipality_id'], ['municipalities.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('municipality_id', 'code')
+    )
     op.create_table('users',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('municipality_id', sa.Integer(), nullable=False),
     sa.Column('username', sa.String(length=80), nullable=False),
     sa.Column('display_name', sa.String(length=200), nullable=False),
     sa.Column('email', sa.String(length=320), nullable=True),
+    sa.Column('organisation_id', sa.Integer(), nullable=True),
     sa.Column('password_hash', sa.String(length=200), nullable=False),
     sa.Column('locale', sa.String(length=8), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['municipality_id'], ['municipalities.id'], ),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('username')
     )
@@ -58,7 +110,12 @@ def upgrade() -> None:
     sa.Column('municipality_id', sa.Integer(), nullable=False),
     sa.Column('process_version_id', sa.Integer(), nullable=False),
     sa.Column('title', sa.String(length=300), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=True),
+    sa.Column('episode', sa.Integer(), nullable=False),
+    sa.Column('previous_case_id', sa.Integer(), nullable=True),
     sa.Column('status', sa.Enum('running', 'waiting', 'completed', 'error', 'suspended', name='casestatus', native_enum=False, length=16), nullable=False),
+    sa.Column('closure_reason', sa.String(length=32), nullable=True),
+    sa.Column('next_timer_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('workflow_state', sa.Text(), nullable=False),
     sa.Column('lock_version', sa.Integer(), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=False),
@@ -70,12 +127,16 @@ def upgrade() -> None:
     sa.Column('error_line', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], ),
     sa.ForeignKeyConstraint(['municipality_id'], ['municipalities.id'], ),
+    sa.ForeignKeyConstraint(['person_id'], ['persons.id'], ),
+    sa.ForeignKeyConstraint(['previous_case_id'], ['cases.id'], ),
     sa.ForeignKeyConstraint(['process_version_id'], ['process_versions.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('reference')
     )
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.create_index('ix_cases_municipality_status', ['municipality_id', 'status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_cases_next_timer_at'), ['next_timer_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_cases_person_id'), ['person_id'], unique=False)
 
     op.create_table('user_roles',
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -83,6 +144,49 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('user_id', 'role')
     )
+    op.create_table('consents',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=True),
+    sa.Column('decision', sa.String(length=16), nullable=False),
+    sa.Column('purposes', sa.JSON(), nullable=False),
+    sa.Column('recipient_bodies', sa.Text(), nullable=True),
+    sa.Column('method', sa.String(length=16), nullable=True),
+    sa.Column('witness', sa.String(length=200), nullable=True),
+    sa.Column('form_version', sa.String(length=64), nullable=False),
+    sa.Column('valid_from', sa.Date(), nullable=True),
+    sa.Column('withdrawn_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('recorded_by_id', sa.Integer(), nullable=False),
+    sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ),
+    sa.ForeignKeyConstraint(['person_id'], ['persons.id'], ),
+    sa.ForeignKeyConstraint(['recorded_by_id'], ['users.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('consents', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_consents_case_id'), ['case_id'], unique=False)
+
+    op.create_table('council_decisions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('meeting_id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('situation', sa.Text(), nullable=False),
+    sa.Column('risk', sa.String(length=16), nullable=False),
+    sa.Column('plan', sa.Text(), nullable=False),
+    sa.Column('lead_body_id', sa.Integer(), nullable=False),
+    sa.Column('key_person', sa.String(length=200), nullable=True),
+    sa.Column('next_review_on', sa.Date(), nullable=False),
+    sa.Column('recorded_by_id', sa.Integer(), nullable=False),
+    sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ),
+    sa.ForeignKeyConstraint(['lead_body_id'], ['organisations.id'], ),
+    sa.ForeignKeyConstraint(['meeting_id'], ['council_meetings.id'], ),
+    sa.ForeignKeyConstraint(['recorded_by_id'], ['users.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('council_decisions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_council_decisions_case_id'), ['case_id'], unique=False)
+
     op.create_table('tasks',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('case_id', sa.Integer(), nullable=False),
@@ -91,6 +195,8 @@ def upgrade() -> None:
     sa.Column('element_id', sa.String(length=200), nullable=False),
     sa.Column('name', sa.String(length=300), nullable=False),
     sa.Column('role', sa.String(length=32), nullable=True),
+    sa.Column('candidate_body_id', sa.Integer(), nullable=True),
+    sa.Column('subject_id', sa.Integer(), nullable=True),
     sa.Column('form_file', sa.String(length=300), nullable=True),
     sa.Column('ui_file', sa.String(length=300), nullable=True),
     sa.Column('status', sa.Enum('open', 'completed', 'cancelled', name='taskstatus', native_enum=False, length=16), nullable=False),
@@ -102,6 +208,7 @@ def upgrade() -> None:
     sa.Column('completed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('completed_by_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['assignee_id'], ['users.id'], ),
+    sa.ForeignKeyConstraint(['candidate_body_id'], ['organisations.id'], ),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ),
     sa.ForeignKeyConstraint(['completed_by_id'], ['users.id'], ),
     sa.ForeignKeyConstraint(['municipality_id'], ['municipalities.id'], ),
@@ -112,6 +219,46 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_tasks_case_id'), ['case_id'], unique=False)
         batch_op.create_index('ix_tasks_open_assignee', ['status', 'assignee_id', 'due_at'], unique=False)
         batch_op.create_index('ix_tasks_open_role', ['status', 'role', 'due_at'], unique=False)
+
+    op.create_table('agenda_items',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('meeting_id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('basis', sa.String(length=32), nullable=False),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.Column('tabled_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('decision_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ),
+    sa.ForeignKeyConstraint(['decision_id'], ['council_decisions.id'], ),
+    sa.ForeignKeyConstraint(['meeting_id'], ['council_meetings.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('meeting_id', 'case_id')
+    )
+    with op.batch_alter_table('agenda_items', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_agenda_items_case_id'), ['case_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_agenda_items_meeting_id'), ['meeting_id'], unique=False)
+
+    op.create_table('assessments',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=True),
+    sa.Column('task_id', sa.Integer(), nullable=True),
+    sa.Column('instrument', sa.String(length=64), nullable=False),
+    sa.Column('instrument_version', sa.String(length=32), nullable=False),
+    sa.Column('stage', sa.String(length=16), nullable=False),
+    sa.Column('answers', sa.JSON(), nullable=False),
+    sa.Column('score', sa.Integer(), nullable=True),
+    sa.Column('recorded_by_id', sa.Integer(), nullable=False),
+    sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ),
+    sa.ForeignKeyConstraint(['person_id'], ['persons.id'], ),
+    sa.ForeignKeyConstraint(['recorded_by_id'], ['users.id'], ),
+    sa.ForeignKeyConstraint(['task_id'], ['tasks.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('assessments', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_assessments_case_id'), ['case_id'], unique=False)
+        batch_op.create_index('ix_assessments_person_instrument', ['person_id', 'instrument', 'recorded_at'], unique=False)
 
     op.create_table('audit_log',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -128,6 +275,23 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.create_index('ix_audit_case_at', ['case_id', 'at'], unique=False)
+
+    op.create_table('disclosures',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('recipient', sa.String(length=300), nullable=False),
+    sa.Column('basis', sa.String(length=32), nullable=False),
+    sa.Column('consent_id', sa.Integer(), nullable=True),
+    sa.Column('reason', sa.Text(), nullable=True),
+    sa.Column('recorded_by_id', sa.Integer(), nullable=False),
+    sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ),
+    sa.ForeignKeyConstraint(['consent_id'], ['consents.id'], ),
+    sa.ForeignKeyConstraint(['recorded_by_id'], ['users.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('disclosures', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_disclosures_case_id'), ['case_id'], unique=False)
 
     op.create_table('form_submissions',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -147,31 +311,99 @@ def upgrade() -> None:
     with op.batch_alter_table('form_submissions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_form_submissions_case_id'), ['case_id'], unique=False)
 
+    op.create_table('support_actions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('action_type_id', sa.Integer(), nullable=False),
+    sa.Column('owner_body_id', sa.Integer(), nullable=False),
+    sa.Column('decision_id', sa.Integer(), nullable=True),
+    sa.Column('status', sa.Enum('proposed', 'accepted', 'declined', 'in_contact', 'delivered', 'not_delivered', name='actionstatus', native_enum=False, length=16), nullable=False),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.Column('due_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('decline_reason', sa.Text(), nullable=True),
+    sa.Column('first_contact_on', sa.Date(), nullable=True),
+    sa.Column('outcome_note', sa.Text(), nullable=True),
+    sa.Column('created_by_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['action_type_id'], ['action_types.id'], ),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], ),
+    sa.ForeignKeyConstraint(['decision_id'], ['council_decisions.id'], ),
+    sa.ForeignKeyConstraint(['owner_body_id'], ['organisations.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('support_actions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_support_actions_case_id'), ['case_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_support_actions_owner_body_id'), ['owner_body_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('support_actions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_support_actions_owner_body_id'))
+        batch_op.drop_index(batch_op.f('ix_support_actions_case_id'))
+
+    op.drop_table('support_actions')
     with op.batch_alter_table('form_submissions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_form_submissions_case_id'))
 
     op.drop_table('form_submissions')
+    with op.batch_alter_table('disclosures', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_disclosures_case_id'))
+
+    op.drop_table('disclosures')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_case_at')
 
     op.drop_table('audit_log')
+    with op.batch_alter_table('assessments', schema=None) as batch_op:
+        batch_op.drop_index('ix_assessments_person_instrument')
+        batch_op.drop_index(batch_op.f('ix_assessments_case_id'))
+
+    op.drop_table('assessments')
+    with op.batch_alter_table('agenda_items', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_agenda_items_meeting_id'))
+        batch_op.drop_index(batch_op.f('ix_agenda_items_case_id'))
+
+    op.drop_table('agenda_items')
     with op.batch_alter_table('tasks', schema=None) as batch_op:
         batch_op.drop_index('ix_tasks_open_role')
         batch_op.drop_index('ix_tasks_open_assignee')
         batch_op.drop_index(batch_op.f('ix_tasks_case_id'))
 
     op.drop_table('tasks')
+    with op.batch_alter_table('council_decisions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_council_decisions_case_id'))
+
+    op.drop_table('council_decisions')
+    with op.batch_alter_table('consents', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_consents_case_id'))
+
+    op.drop_table('consents')
     op.drop_table('user_roles')
     with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_cases_person_id'))
+        batch_op.drop_index(batch_op.f('ix_cases_next_timer_at'))
         batch_op.drop_index('ix_cases_municipality_status')
 
     op.drop_table('cases')
     op.drop_table('users')
+    op.drop_table('action_types')
+    with op.batch_alter_table('persons', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_persons_municipality_id'))
+
+    op.drop_table('persons')
+    with op.batch_alter_table('organisations', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_organisations_municipality_id'))
+
+    op.drop_table('organisations')
+    with op.batch_alter_table('council_meetings', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_council_meetings_municipality_id'))
+
+    op.drop_table('council_meetings')
     with op.batch_alter_table('process_versions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_process_versions_process_id'))
 
