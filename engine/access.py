@@ -7,6 +7,7 @@ from .roles import Role
 
 CASE_READERS = {Role.CASEWORKER, Role.SUPERVISOR, Role.COORDINATOR, Role.ADMIN}
 CASE_STARTERS = {Role.CASEWORKER, Role.SUPERVISOR}
+CASE_COORDINATORS = {Role.CASEWORKER, Role.SUPERVISOR, Role.COORDINATOR}
 OPERATORS = {Role.SUPERVISOR, Role.ADMIN}
 
 
@@ -20,8 +21,10 @@ def can_view_case(user: UserRecord, case: CaseRecord) -> bool:
 
 
 def can_work_task(user: UserRecord, task: TaskRecord) -> bool:
-    """A task is worked by someone of its municipality who holds the role its lane names."""
-    return user.active and user.municipality_id == task.municipality_id and task.role in user.role_codes
+    """A task is worked by someone of its municipality who holds the role its lane names,
+    and, for a task offered to one member body, who works for that body."""
+    return (user.active and user.municipality_id == task.municipality_id and task.role in user.role_codes
+            and (task.candidate_body_id is None or task.candidate_body_id == user.organisation_id))
 
 
 def is_operator(user: UserRecord) -> bool:
@@ -37,6 +40,25 @@ def require_case_view(user: UserRecord, case: CaseRecord) -> None:
 def require_task_work(user: UserRecord, task: TaskRecord) -> None:
     if not can_work_task(user, task):
         raise Forbidden(f"task '{task.element_id}' needs the role '{task.role}'", element=task.element_id)
+
+
+def require_case_coordination(user: UserRecord, case: CaseRecord) -> None:
+    """Adding actions, recording consent changes and asking for reviews: the municipality's case staff."""
+    if not (can_view_case(user, case) and _holds(user, CASE_COORDINATORS)):
+        raise Forbidden("only case staff of the municipality may change this case", element=case.reference)
+
+
+def require_council_work(user: UserRecord) -> None:
+    """Running council business is the coordinating body's work."""
+    if not (user.active and _holds(user, {Role.COORDINATOR})):
+        raise Forbidden("only the coordinating body may run council business")
+
+
+def require_council_case(user: UserRecord, case: CaseRecord) -> None:
+    """A coordinator may act on cases of their own municipality tabled at the council."""
+    require_council_work(user)
+    if user.municipality_id != case.municipality_id:
+        raise Forbidden("this case belongs to another municipality", element=case.reference)
 
 
 def require_case_start(user: UserRecord) -> None:

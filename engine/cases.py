@@ -42,21 +42,24 @@ CANDIDATE_BODY_PROPERTY = "candidateBody"
 
 
 def start_case(session: Session, clock: Clock, actor: UserRecord, version: ProcessVersionRecord,
-               title: str) -> CaseRecord:
-    """Open a case on a process version and run it to its first task."""
+               title: str, *, person_id: int | None = None, episode: int = 1,
+               previous_case_id: int | None = None) -> CaseRecord:
+    """Open a case on a process version and run it to its first task (a reopened case: a new episode)."""
     with transaction(session):
         access.require_case_start(actor)
         now = clock()
         workflow = new_workflow(version.spec)
         case = CaseRecord(municipality_id=actor.municipality_id, process_version_id=version.id,
                           title=title.strip() or version.name, status=CaseStatus.RUNNING, workflow_state="",
+                          person_id=person_id, episode=episode, previous_case_id=previous_case_id,
                           created_by_id=actor.id, created_at=now, updated_at=now)
         session.add(case)
         session.flush()
         case.reference = f"{local(now, DEFAULT_ZONE).year}-{case.id:06d}"
-        audit.record(session, clock, actor, "case.started", case_id=case.id,
-                     process=version.process_id, version=version.content_hash[:12])
-        _advance(session, clock, actor, case, workflow, lambda: run_engine_steps(workflow))
+        audit.record(session, clock, actor, "case.started", case_id=case.id, episode=episode,
+                     previous_case=previous_case_id, process=version.process_id,
+                     version=version.content_hash[:12])
+        advance(session, clock, actor, case, workflow, lambda: run_engine_steps(workflow))
     return case
 
 
@@ -89,7 +92,7 @@ def complete_task(session: Session, clock: Clock, actor: UserRecord, task_id: in
         if props.get(RECORD_PROPERTY):
             context = RecordContext(session, clock, actor, case, task, version)
             step_data.update(write_record(context, props[RECORD_PROPERTY], data))
-        _advance(session, clock, actor, case, workflow,
+        advance(session, clock, actor, case, workflow,
                  lambda: complete_user_task(workflow, task.spiff_task_id, step_data))
     return case
 
@@ -134,11 +137,22 @@ def retry_case(session: Session, clock: Clock, actor: UserRecord, case_id: int) 
             raise InvalidState("the case is not in the error state", element=case.reference)
         workflow = load_state(case.process_version.spec, case.workflow_state)
         audit.record(session, clock, actor, "case.retried", case_id=case.id, element=case.error_element)
-        _advance(session, clock, actor, case, workflow, lambda: retry_failed_tasks(workflow))
+        advance(session, clock, actor, case, workflow, lambda: retry_failed_tasks(workflow))
     return case
 
 
-def _advance(session, clock, actor, case, workflow, step) -> None:
+def load_case_for_update(session: Session, actor: UserRecord, case_id: int, require) -> tuple:
+    """A running case and its restored workflow, after `require(actor, case)` allowed the command."""
+    case = session.get(CaseRecord, case_id)
+    if case is None:
+        raise NotFound("no such case", element=str(case_id))
+    require(actor, case)
+    if case.status in (CaseStatus.ERROR, CaseStatus.COMPLETED, CaseStatus.SUSPENDED):
+        raise InvalidState(f"the case is {case.status.value}", element=case.reference)
+    return case, load_state(case.process_version.spec, case.workflow_state)
+
+
+def advance(session, clock, actor, case, workflow, step) -> None:
     """Run one engine step and project its outcome onto the case and task rows."""
     try:
         with engine_time(clock):

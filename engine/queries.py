@@ -1,15 +1,27 @@
 """Read side: inbox lists and the case file, served from projection tables, never from workflows."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from . import access, audit
 from .clock import Clock
 from .db import transaction
 from .errors import NotFound
+from .casefile import (
+    ActionTypeRecord,
+    AgendaItemRecord,
+    AssessmentRecord,
+    ConsentRecord,
+    CouncilDecisionRecord,
+    DisclosureRecord,
+    OrganisationKind,
+    OrganisationRecord,
+    PersonRecord,
+    SupportActionRecord,
+)
 from .models import AuditRecord, CaseRecord, FormSubmissionRecord, TaskRecord, TaskStatus, UserRecord
 
 INBOX_LIMIT = 200
@@ -31,8 +43,9 @@ def my_tasks(session: Session, user: UserRecord) -> list[TaskRecord]:
 
 def available_tasks(session: Session, user: UserRecord) -> list[TaskRecord]:
     """Unclaimed open tasks of the user's roles, soonest due first."""
+    offered = or_(TaskRecord.candidate_body_id.is_(None), TaskRecord.candidate_body_id == user.organisation_id)
     return list(session.scalars(
-        _open_tasks(user).where(TaskRecord.assignee_id.is_(None), TaskRecord.role.in_(user.role_codes))
+        _open_tasks(user).where(TaskRecord.assignee_id.is_(None), TaskRecord.role.in_(user.role_codes), offered)
     ))
 
 
@@ -52,6 +65,14 @@ class CaseFile:
     tasks: list[TaskRecord]
     submissions: list[FormSubmissionRecord]
     timeline: list[AuditRecord]
+    person: PersonRecord | None = None
+    episodes: list[CaseRecord] = field(default_factory=list)
+    assessments: list[AssessmentRecord] = field(default_factory=list)
+    consents: list[ConsentRecord] = field(default_factory=list)
+    actions: list[SupportActionRecord] = field(default_factory=list)
+    decisions: list[CouncilDecisionRecord] = field(default_factory=list)
+    agenda: list[AgendaItemRecord] = field(default_factory=list)
+    disclosures: list[DisclosureRecord] = field(default_factory=list)
 
 
 def view_case(session: Session, clock: Clock, user: UserRecord, case_id: int, part: str = "summary") -> CaseFile:
@@ -72,7 +93,38 @@ def view_case(session: Session, clock: Clock, user: UserRecord, case_id: int, pa
                                          .where(FormSubmissionRecord.case_id == case.id)
                                          .order_by(FormSubmissionRecord.submitted_at, FormSubmissionRecord.id))),
         timeline=audit.case_timeline(session, case.id),
+        person=session.get(PersonRecord, case.person_id) if case.person_id else None,
+        episodes=_rows(session, CaseRecord, CaseRecord.person_id == case.person_id, CaseRecord.episode)
+        if case.person_id else [case],
+        assessments=_rows(session, AssessmentRecord, AssessmentRecord.person_id == case.person_id,
+                          AssessmentRecord.recorded_at) if case.person_id else [],
+        consents=_rows(session, ConsentRecord, ConsentRecord.case_id == case.id, ConsentRecord.recorded_at),
+        actions=_rows(session, SupportActionRecord, SupportActionRecord.case_id == case.id,
+                      SupportActionRecord.created_at),
+        decisions=_rows(session, CouncilDecisionRecord, CouncilDecisionRecord.case_id == case.id,
+                        CouncilDecisionRecord.recorded_at),
+        agenda=_rows(session, AgendaItemRecord, AgendaItemRecord.case_id == case.id, AgendaItemRecord.tabled_at),
+        disclosures=_rows(session, DisclosureRecord, DisclosureRecord.case_id == case.id,
+                          DisclosureRecord.recorded_at),
     )
+
+
+def _rows(session: Session, model, condition, order) -> list:
+    return list(session.scalars(select(model).where(condition).order_by(order, model.id)))
+
+
+def member_bodies(session: Session, municipality_id: int) -> list[OrganisationRecord]:
+    """The municipality's member bodies (構成機関等), for choosing an owner or lead body."""
+    return list(session.scalars(select(OrganisationRecord).where(
+        OrganisationRecord.municipality_id == municipality_id,
+        OrganisationRecord.kind == OrganisationKind.MEMBER_BODY).order_by(OrganisationRecord.name)))
+
+
+def action_types(session: Session, municipality_id: int) -> list[ActionTypeRecord]:
+    """The municipality's catalogue of support actions that can be added now."""
+    return list(session.scalars(select(ActionTypeRecord).where(
+        ActionTypeRecord.municipality_id == municipality_id, ActionTypeRecord.active.is_(True))
+        .order_by(ActionTypeRecord.id)))
 
 
 def view_task(session: Session, clock: Clock, user: UserRecord, task_id: int) -> TaskRecord:

@@ -15,6 +15,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.defaults import UserTask
 
 from tsunagu.engine.errors import DefinitionInvalid, DefinitionProblem
+from tsunagu.engine.records import WRITERS
 from tsunagu.engine.roles import ROLE_CODES
 from tsunagu.engine.workflow import serialize_specs
 
@@ -176,6 +177,13 @@ def _check_user_task(spec, files, source) -> list[DefinitionProblem]:
     for prop in (FORM_PROPERTY, UI_PROPERTY):
         if props.get(prop):
             problems.extend(_check_json_file(source, element, prop, props[prop], files))
+    record = props.get("record")
+    if record and record not in WRITERS:
+        problems.append(DefinitionProblem(source, element, "record_unknown",
+                                          f"record '{record}' is not a case-file writer ({', '.join(sorted(WRITERS))})"))
+    if spec.lane == "partner" and not props.get("candidateBody"):
+        problems.append(DefinitionProblem(source, element, "candidate_body_missing",
+                                          "a partner task needs a candidateBody property naming the member body"))
     for prop in DURATION_PROPERTIES:
         if props.get(prop):
             try:
