@@ -23,7 +23,7 @@ messages: $(STAMP)
 run: $(STAMP) translations
 	$(BIN)/tsunagu demo
 	@echo "Tsunagu: http://127.0.0.1:5000  (stop with Ctrl-C)"
-	$(BIN)/tsunagu serve
+	TSUNAGU_SCHEDULER_IN_WEB=true $(BIN)/tsunagu serve
 
 test: $(STAMP) translations
 	$(BIN)/python -m pytest

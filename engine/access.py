@@ -61,6 +61,20 @@ def require_council_case(user: UserRecord, case: CaseRecord) -> None:
         raise Forbidden("this case belongs to another municipality", element=case.reference)
 
 
+def require_admin(user: UserRecord, case: CaseRecord | None = None) -> None:
+    """Operations on the system itself: incidents, audit export."""
+    if not (user.active and _holds(user, {Role.ADMIN})):
+        raise Forbidden("only administrators may do this")
+    if case is not None and case.municipality_id != user.municipality_id:
+        raise Forbidden("this case belongs to another municipality", element=case.reference)
+
+
+def require_task_assignment(user: UserRecord, task: TaskRecord) -> None:
+    """Supervisors of the task's municipality hand tasks to people."""
+    if not (user.active and user.municipality_id == task.municipality_id and _holds(user, {Role.SUPERVISOR})):
+        raise Forbidden("only supervisors may assign tasks to others", element=task.element_id)
+
+
 def require_case_start(user: UserRecord) -> None:
     if not (user.active and _holds(user, CASE_STARTERS)):
         raise Forbidden("only caseworkers and supervisors may open a case")

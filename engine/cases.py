@@ -10,8 +10,9 @@ from sqlalchemy.orm.attributes import flag_modified
 from . import access, audit
 from .clock import DEFAULT_ZONE, Clock, local
 from .db import transaction
-from .errors import Conflict, InvalidState, NotFound
+from .errors import Conflict, Forbidden, InvalidState, NotFound
 from .forms import validate_form, with_defaults
+from .notifications import announce_assignment, announce_new_task
 from .records import RecordContext, write_record
 from .timers import engine_time, next_timer_at
 from .models import (
@@ -111,6 +112,22 @@ def claim_task(session: Session, clock: Clock, actor: UserRecord, task_id: int) 
     return task
 
 
+def assign_task(session: Session, clock: Clock, actor: UserRecord, task_id: int, assignee_id: int) -> TaskRecord:
+    """A supervisor hands an open task to a named person who may work it; that person is notified."""
+    with transaction(session):
+        task = _open_task(session, task_id)
+        access.require_task_assignment(actor, task)
+        assignee = session.get(UserRecord, assignee_id)
+        if assignee is None or not access.can_work_task(assignee, task):
+            raise Forbidden(f"this person may not work task '{task.element_id}'", element=task.element_id)
+        task.assignee_id = assignee.id
+        _touch(task.case, clock)
+        audit.record(session, clock, actor, "task.assigned", case_id=task.case_id, task_id=task.id,
+                     element=task.element_id, name=task.name, assignee=assignee.id)
+        announce_assignment(session, clock, task, assignee)
+    return task
+
+
 def unclaim_task(session: Session, clock: Clock, actor: UserRecord, task_id: int) -> TaskRecord:
     """Give a claimed task back to everyone of its role."""
     with transaction(session):
@@ -152,12 +169,18 @@ def load_case_for_update(session: Session, actor: UserRecord, case_id: int, requ
     return case, load_state(case.process_version.spec, case.workflow_state)
 
 
-def advance(session, clock, actor, case, workflow, step) -> None:
-    """Run one engine step and project its outcome onto the case and task rows."""
+def advance(session, clock, actor, case, workflow, step, *, raise_failure: bool = False) -> None:
+    """Run one engine step and project its outcome onto the case and task rows.
+
+    A failing step stops the case in the error state, unless `raise_failure` asks the caller (the
+    timer scheduler, which retries with backoff) to handle it; nothing has been written then.
+    """
     try:
         with engine_time(clock):
             step()
     except StepFailed as failure:
+        if raise_failure:
+            raise
         case.status = CaseStatus.ERROR
         case.error_element = failure.element
         case.error_message = failure.message
@@ -166,7 +189,7 @@ def advance(session, clock, actor, case, workflow, step) -> None:
                      message=failure.message, line=failure.details.get("line"))
     else:
         case.error_element = case.error_message = case.error_line = None
-        case.status = _status_of(workflow)
+        case.status = status_of(workflow)
         if case.status == CaseStatus.COMPLETED:
             case.completed_at = clock()
             audit.record(session, clock, actor, "case.completed", case_id=case.id)
@@ -176,7 +199,8 @@ def advance(session, clock, actor, case, workflow, step) -> None:
     _sync_tasks(session, clock, case, workflow)
 
 
-def _status_of(workflow) -> CaseStatus:
+def status_of(workflow) -> CaseStatus:
+    """Completed, running (people have tasks) or waiting (only timers or messages can move it)."""
     if workflow.is_completed():
         return CaseStatus.COMPLETED
     if ready_user_tasks(workflow):
@@ -200,7 +224,7 @@ def _sync_tasks(session: Session, clock: Clock, case: CaseRecord, workflow) -> N
             continue
         props = view.properties
         body_variable = props.get(CANDIDATE_BODY_PROPERTY)
-        session.add(TaskRecord(
+        row = TaskRecord(
             case_id=case.id, municipality_id=case.municipality_id, spiff_task_id=view.spiff_id,
             element_id=view.element_id, name=view.name, role=view.lane,
             candidate_body_id=view.data.get(body_variable) if body_variable else None,
@@ -209,7 +233,10 @@ def _sync_tasks(session: Session, clock: Clock, case: CaseRecord, workflow) -> N
             status=TaskStatus.OPEN, priority=int(props.get("priority", 0) or 0), created_at=now,
             due_at=parse_duration(props["dueIn"], now) if props.get("dueIn") else None,
             follow_up_at=parse_duration(props["followUpIn"], now) if props.get("followUpIn") else None,
-        ))
+        )
+        session.add(row)
+        session.flush()
+        announce_new_task(session, clock, row, props)
 
 
 def _open_task(session: Session, task_id: int) -> TaskRecord:

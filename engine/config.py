@@ -54,6 +54,21 @@ class Settings:
     secure_cookies: bool = field(default=False, metadata={"env": "TSUNAGU_SECURE_COOKIES", "parse": _parse_bool})
     session_minutes: int = field(default=30, metadata={"env": "TSUNAGU_SESSION_MINUTES", "parse": _parse_int})
     sqlite_busy_ms: int = field(default=10000, metadata={"env": "TSUNAGU_SQLITE_BUSY_MS", "parse": _parse_int})
+    # Scheduler: how often it looks for due timers and tasks, and how it treats failing timers.
+    scheduler_in_web: bool = field(default=False, metadata={"env": "TSUNAGU_SCHEDULER_IN_WEB", "parse": _parse_bool})
+    scheduler_interval_s: int = field(default=30, metadata={"env": "TSUNAGU_SCHEDULER_INTERVAL_S", "parse": _parse_int})
+    timer_max_attempts: int = field(default=5, metadata={"env": "TSUNAGU_TIMER_MAX_ATTEMPTS", "parse": _parse_int})
+    timer_backoff_s: int = field(default=60, metadata={"env": "TSUNAGU_TIMER_BACKOFF_S", "parse": _parse_int})
+    due_soon_hours: int = field(default=24, metadata={"env": "TSUNAGU_DUE_SOON_HOURS", "parse": _parse_int})
+    # Mail: notifications are mailed only when a server is configured and the user has an address.
+    smtp_host: str = field(default="", metadata={"env": "TSUNAGU_SMTP_HOST"})
+    smtp_port: int = field(default=25, metadata={"env": "TSUNAGU_SMTP_PORT", "parse": _parse_int})
+    smtp_starttls: bool = field(default=False, metadata={"env": "TSUNAGU_SMTP_STARTTLS", "parse": _parse_bool})
+    smtp_username: str = field(default="", metadata={"env": "TSUNAGU_SMTP_USERNAME"})
+    smtp_password: str = field(default="", metadata={"env": "TSUNAGU_SMTP_PASSWORD"})
+    mail_from: str = field(default="tsunagu@localhost", metadata={"env": "TSUNAGU_MAIL_FROM"})
+    mail_max_attempts: int = field(default=8, metadata={"env": "TSUNAGU_MAIL_MAX_ATTEMPTS", "parse": _parse_int})
+    base_url: str = field(default="http://127.0.0.1:5000", metadata={"env": "TSUNAGU_BASE_URL"})
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> "Settings":

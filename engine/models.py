@@ -133,6 +133,7 @@ class CaseRecord(Base):
     closure_reason: Mapped[str | None] = mapped_column(String(32))
     # The earliest pending BPMN timer: the scheduler's due index, so it never loads idle workflows.
     next_timer_at: Mapped[datetime | None] = mapped_column(index=True)
+    timer_attempts: Mapped[int] = mapped_column(default=0)  # failed firings since the last success
     workflow_state: Mapped[str] = mapped_column(Text)
     lock_version: Mapped[int] = mapped_column(Integer, nullable=False)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
@@ -156,6 +157,7 @@ class TaskRecord(Base):
     __table_args__ = (
         Index("ix_tasks_open_role", "status", "role", "due_at"),
         Index("ix_tasks_open_assignee", "status", "assignee_id", "due_at"),
+        Index("ix_tasks_open_due", "status", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -178,6 +180,9 @@ class TaskRecord(Base):
     follow_up_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Set once the scheduler announced the task as due soon / overdue, so it is announced only once.
+    due_soon_noticed_at: Mapped[datetime | None]
+    overdue_noticed_at: Mapped[datetime | None]
 
     case: Mapped[CaseRecord] = relationship(lazy="joined")
     assignee: Mapped[UserRecord | None] = relationship(foreign_keys=[assignee_id])

@@ -10,6 +10,7 @@ from tsunagu.engine.clock import system_clock
 from tsunagu.engine.config import Settings
 from tsunagu.engine.db import make_engine, make_session_factory, upgrade_database
 from tsunagu.engine.errors import TsunaguError
+from tsunagu.engine.service import build_scheduler
 from tsunagu.processes.demo import DEMO_PASSWORD, DEMO_USERS, load_demo
 from tsunagu.processes.loader import validate_path
 from tsunagu.web import create_app
@@ -60,12 +61,28 @@ def validate(paths: tuple[Path, ...]) -> None:
 
 
 @main.command()
+def scheduler() -> None:
+    """Fire due BPMN timers, announce due and overdue tasks, and send notification mail, until stopped."""
+    settings = Settings.from_env()
+    upgrade_database(settings.database_url)
+    click.echo(f"scheduler: every {settings.scheduler_interval_s}s on {_safe_url(settings.database_url)}")
+    try:
+        build_scheduler(settings, blocking=True).start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+
+
+@main.command()
 @click.option("--host", default=None, help="address to listen on (TSUNAGU_HOST)")
 @click.option("--port", default=None, type=int, help="port (TSUNAGU_PORT)")
 def serve(host: str | None, port: int | None) -> None:
     """Serve the web app (Werkzeug's server: fine for a municipality's pilot, use a WSGI server in production)."""
     settings = Settings.from_env()
     app = create_app({"SETTINGS": settings})
+    if settings.scheduler_in_web:
+        # Started here, not in create_app: `serve` never uses the reloader, so it runs exactly once.
+        build_scheduler(settings, blocking=False).start()
+        click.echo(f"scheduler running in this process every {settings.scheduler_interval_s}s")
     app.run(host=host or settings.host, port=port or settings.port, debug=False, use_reloader=False)
 
 

@@ -21,6 +21,11 @@ class Field:
     value: Any = None
     errors: list[str] = field(default_factory=list)
     limits: dict = field(default_factory=dict)
+    id_prefix: str = ""  # keeps element ids unique when one page holds several forms
+
+    @property
+    def dom_id(self) -> str:
+        return f"{self.id_prefix}{self.name}"
 
     def is_selected(self, option_value: str) -> bool:
         if isinstance(self.value, list):
@@ -60,11 +65,27 @@ def ordered_names(schema: dict, ui_schema: dict) -> list[str]:
     return order + [n for n in names if n not in order]
 
 
+def source_name(ui: dict) -> str | None:
+    """The dynamic choice list a uiSchema entry asks for, e.g. {"ui:source": "member_bodies"}."""
+    return ui.get("ui:source") if isinstance(ui, dict) else None
+
+
+def source_names(ui_schema: dict) -> set[str]:
+    """Every dynamic choice list a form uses, so the view fetches only those."""
+    return {name for ui in ui_schema.values() if (name := source_name(ui))}
+
+
 def build_fields(schema: dict, ui_schema: dict, values: dict | None = None,
-                 errors: dict[str, list[str]] | None = None) -> list[Field]:
-    """The fields of a form with current values and error messages attached."""
+                 errors: dict[str, list[str]] | None = None,
+                 sources: dict[str, list[tuple]] | None = None) -> list[Field]:
+    """The fields of a form with current values and error messages attached.
+
+    `sources` holds the dynamic choice lists (name -> [(value, label)]) that uiSchema entries name
+    with "ui:source"; such a field is a select of those choices.
+    """
     values = values or {}
     errors = errors or {}
+    sources = sources or {}
     required = set(schema.get("required", []))
     fields = []
     for name in ordered_names(schema, ui_schema):
@@ -72,10 +93,14 @@ def build_fields(schema: dict, ui_schema: dict, values: dict | None = None,
         ui = ui_schema.get(name, {})
         widget = _widget(prop, ui)
         source = prop.get("items", {}) if widget == "checkboxes" else prop
+        choices = _choices(source) or []
+        if source_name(ui) in sources:
+            choices = sources[source_name(ui)]
+            widget = "radio" if ui.get("ui:widget") == "radio" else "select"
         fields.append(Field(
             name=name, title=prop.get("title", name), description=prop.get("description"), widget=widget,
             required=name in required,
-            options=[(str(v), label) for v, label in (_choices(source) or [])],
+            options=[(str(v), label) for v, label in choices],
             value=values.get(name, prop.get("default")), errors=errors.get(name, []),
             limits={k: prop[k] for k in ("minimum", "maximum", "maxLength") if k in prop},
         ))
@@ -110,11 +135,11 @@ def _coerce(raw: str, kind: str | None) -> Any:
     return raw
 
 
-def display_value(schema: dict, name: str, value: Any) -> str:
-    """A submitted value as a person reads it: choice titles instead of codes."""
+def display_value(schema: dict, name: str, value: Any, choices: list[tuple] | None = None) -> str:
+    """A submitted value as a person reads it: choice titles (or `choices`, a dynamic list) instead of codes."""
     prop = schema.get("properties", {}).get(name, {})
     source = prop.get("items", {}) if prop.get("type") == "array" else prop
-    labels = {str(v): label for v, label in (_choices(source) or [])}
+    labels = {str(v): label for v, label in (choices if choices is not None else (_choices(source) or []))}
     if isinstance(value, list):
         return "、".join(labels.get(str(v), str(v)) for v in value)
     if isinstance(value, bool):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 13:21:37.560011
+Create Date: 2026-11-27 13:25:50.183274
 """
 from alembic import op
 import sqlalchemy as sa
@@ -38,6 +38,12 @@ def upgrade() -> None:
     with op.batch_alter_table('process_versions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_process_versions_process_id'), ['process_id'], unique=False)
 
+    op.create_table('scheduler_leases',
+    sa.Column('name', sa.String(length=64), nullable=False),
+    sa.Column('holder', sa.String(length=200), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('name')
+    )
     op.create_table('council_meetings',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('municipality_id', sa.Integer(), nullable=False),
@@ -116,6 +122,7 @@ def upgrade() -> None:
     sa.Column('status', sa.Enum('running', 'waiting', 'completed', 'error', 'suspended', name='casestatus', native_enum=False, length=16), nullable=False),
     sa.Column('closure_reason', sa.String(length=32), nullable=True),
     sa.Column('next_timer_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('timer_attempts', sa.Integer(), nullable=False),
     sa.Column('workflow_state', sa.Text(), nullable=False),
     sa.Column('lock_version', sa.Integer(), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=False),
@@ -187,6 +194,23 @@ def upgrade() -> None:
     with op.batch_alter_table('council_decisions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_council_decisions_case_id'), ['case_id'], unique=False)
 
+    op.create_table('incidents',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('element', sa.String(length=200), nullable=True),
+    sa.Column('error', sa.Text(), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('resolved_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('resolved_by_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ),
+    sa.ForeignKeyConstraint(['resolved_by_id'], ['users.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('incidents', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_incidents_case_id'), ['case_id'], unique=False)
+        batch_op.create_index('ix_incidents_open', ['resolved_at', 'created_at'], unique=False)
+
     op.create_table('tasks',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('case_id', sa.Integer(), nullable=False),
@@ -207,6 +231,8 @@ def upgrade() -> None:
     sa.Column('follow_up_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('completed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('completed_by_id', sa.Integer(), nullable=True),
+    sa.Column('due_soon_noticed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('overdue_noticed_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['assignee_id'], ['users.id'], ),
     sa.ForeignKeyConstraint(['candidate_body_id'], ['organisations.id'], ),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ),
@@ -218,6 +244,7 @@ def upgrade() -> None:
     with op.batch_alter_table('tasks', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_tasks_case_id'), ['case_id'], unique=False)
         batch_op.create_index('ix_tasks_open_assignee', ['status', 'assignee_id', 'due_at'], unique=False)
+        batch_op.create_index('ix_tasks_open_due', ['status', 'due_at'], unique=False)
         batch_op.create_index('ix_tasks_open_role', ['status', 'role', 'due_at'], unique=False)
 
     op.create_table('agenda_items',
@@ -311,6 +338,31 @@ def upgrade() -> None:
     with op.batch_alter_table('form_submissions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_form_submissions_case_id'), ['case_id'], unique=False)
 
+    op.create_table('notifications',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=True),
+    sa.Column('task_id', sa.Integer(), nullable=True),
+    sa.Column('subject', sa.String(length=300), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('read_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('mail_to', sa.String(length=320), nullable=True),
+    sa.Column('mail_status', sa.String(length=16), nullable=True),
+    sa.Column('mail_attempts', sa.Integer(), nullable=False),
+    sa.Column('mail_next_attempt_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('mail_last_error', sa.Text(), nullable=True),
+    sa.Column('mailed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ),
+    sa.ForeignKeyConstraint(['task_id'], ['tasks.id'], ),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('user_id', 'kind', 'task_id', name='uq_notifications_once')
+    )
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.create_index('ix_notifications_mail', ['mail_status', 'mail_next_attempt_at'], unique=False)
+        batch_op.create_index('ix_notifications_unread', ['user_id', 'read_at'], unique=False)
+
     op.create_table('support_actions',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('case_id', sa.Integer(), nullable=False),
@@ -347,6 +399,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_support_actions_case_id'))
 
     op.drop_table('support_actions')
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.drop_index('ix_notifications_unread')
+        batch_op.drop_index('ix_notifications_mail')
+
+    op.drop_table('notifications')
     with op.batch_alter_table('form_submissions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_form_submissions_case_id'))
 
@@ -371,10 +428,16 @@ def downgrade() -> None:
     op.drop_table('agenda_items')
     with op.batch_alter_table('tasks', schema=None) as batch_op:
         batch_op.drop_index('ix_tasks_open_role')
+        batch_op.drop_index('ix_tasks_open_due')
         batch_op.drop_index('ix_tasks_open_assignee')
         batch_op.drop_index(batch_op.f('ix_tasks_case_id'))
 
     op.drop_table('tasks')
+    with op.batch_alter_table('incidents', schema=None) as batch_op:
+        batch_op.drop_index('ix_incidents_open')
+        batch_op.drop_index(batch_op.f('ix_incidents_case_id'))
+
+    op.drop_table('incidents')
     with op.batch_alter_table('council_decisions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_council_decisions_case_id'))
 
@@ -404,6 +467,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_council_meetings_municipality_id'))
 
     op.drop_table('council_meetings')
+    op.drop_table('scheduler_leases')
     with op.batch_alter_table('process_versions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_process_versions_process_id'))
 
