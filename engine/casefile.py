@@ -51,6 +51,8 @@ class AssessmentRecord(Base):
     instrument: Mapped[str] = mapped_column(String(64))
     instrument_version: Mapped[str] = mapped_column(String(32))
     stage: Mapped[str] = mapped_column(String(16))  # baseline, review
+    # Only the person's own answers compare with the national survey; proxy answers are kept apart.
+    respondent: Mapped[str] = mapped_column(String(16), default="self")  # self, proxy
     answers: Mapped[dict] = mapped_column(JSON)
     score: Mapped[int | None]
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))

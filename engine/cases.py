@@ -192,6 +192,8 @@ def advance(session, clock, actor, case, workflow, step, *, raise_failure: bool 
         case.status = status_of(workflow)
         if case.status == CaseStatus.COMPLETED:
             case.completed_at = clock()
+            # A path that closes without the closure form (e.g. referral out) names its reason in data.
+            case.closure_reason = case.closure_reason or workflow.data.get("closure_reason")
             audit.record(session, clock, actor, "case.completed", case_id=case.id)
     case.workflow_state = dump_state(workflow)
     case.next_timer_at = None if case.status == CaseStatus.ERROR else next_timer_at(workflow)

@@ -83,7 +83,7 @@ def create_action(session: Session, clock: Clock, actor: UserRecord, case: CaseR
     consent_id = current_consent_id(session, case.id)
     session.add(DisclosureRecord(case_id=case.id, recipient=body.name, basis="consent" if consent_id else "council",
                                  consent_id=consent_id, reason=kind.name, recorded_by_id=actor.id, recorded_at=now))
-    audit.record(session, clock, actor, "action.added", case_id=case.id, action=action.id, type=kind.code,
+    audit.record(session, clock, actor, "action.added", case_id=case.id, action_id=action.id, type=kind.code,
                  body=body.id)
     return action
 

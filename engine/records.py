@@ -120,6 +120,7 @@ def record_assessment(ctx: RecordContext, data: dict) -> dict:
     for (instrument, version), answers, score in rows:
         session.add(AssessmentRecord(case_id=case.id, person_id=case.person_id, task_id=ctx.task.id,
                                      instrument=instrument, instrument_version=version, stage=stage,
+                                     respondent=data.get("respondent", "self"),
                                      answers=answers, score=score, recorded_by_id=ctx.actor.id,
                                      recorded_at=ctx.clock()))
     return {"loneliness_direct": rows[0][2], "ucla_total": rows[1][2], "isolation_count": rows[2][2]}
@@ -152,6 +153,9 @@ writer("consent")(_consent)
 writer("consent_renewal")(_consent)
 
 
+TABLING_NOTES = (("issues", "検討事項"), ("wishes_summary", "本人の意向"), ("members_needed", "参加が必要な構成機関等"))
+
+
 @writer("tabling")
 def record_tabling(ctx: RecordContext, data: dict) -> dict:
     session, case = ctx.session, ctx.case
@@ -164,7 +168,8 @@ def record_tabling(ctx: RecordContext, data: dict) -> dict:
         session.add(meeting)
         session.flush()
     basis = data.get("basis", "council_art16")
-    session.add(AgendaItemRecord(meeting_id=meeting.id, case_id=case.id, basis=basis, note=data.get("note"),
+    note = "\n".join(f"{label}: {data[key]}" for key, label in TABLING_NOTES if data.get(key))
+    session.add(AgendaItemRecord(meeting_id=meeting.id, case_id=case.id, basis=basis, note=note or None,
                                  tabled_at=ctx.clock()))
     consent_id = current_consent_id(session, case.id) if basis == "consent" else None
     session.add(DisclosureRecord(case_id=case.id, recipient=meeting.title,
@@ -235,8 +240,17 @@ def record_review(ctx: RecordContext, data: dict) -> dict:
     return {"review_decision": data.get("review_decision", "continue")}
 
 
+REFERRAL_BASES = {"consent": "consent", "other_statute": "statute"}
+
+
 @writer("referral_out")
 def record_referral_out(ctx: RecordContext, data: dict) -> dict:
+    basis = REFERRAL_BASES.get(data.get("referral_basis"))
+    if basis and data.get("receiving_body"):
+        consent_id = current_consent_id(ctx.session, ctx.case.id) if basis == "consent" else None
+        ctx.session.add(DisclosureRecord(case_id=ctx.case.id, recipient=data["receiving_body"], basis=basis,
+                                         consent_id=consent_id, reason=data.get("scheme"),
+                                         recorded_by_id=ctx.actor.id, recorded_at=ctx.clock()))
     return {}
 
 

@@ -11,6 +11,7 @@ from contextvars import ContextVar
 from datetime import datetime, timezone
 
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 from .clock import Clock, system_clock
@@ -48,15 +49,29 @@ def engine_now() -> datetime:
     return _CURRENT_CLOCK.get()().astimezone(timezone.utc)
 
 
+def _has_timer(definition) -> bool:
+    if isinstance(definition, TimerEventDefinition):
+        return True
+    return isinstance(definition, MultipleEventDefinition) and any(
+        isinstance(d, TimerEventDefinition) for d in definition.event_definitions)
+
+
 def next_timer_at(workflow) -> datetime | None:
-    """The earliest moment a waiting timer of this workflow falls due, or None if none waits."""
+    """The earliest moment a waiting timer of this workflow falls due, or None if none waits.
+
+    Read from each waiting task's own timer value, which also covers timers behind an event-based
+    gateway (SpiffWorkflow reports those only as a 'MultipleEventDefinition' without a time).
+    """
     earliest = None
-    for pending in workflow.waiting_events():
-        value = pending.value
-        if pending.event_type.endswith("TimerEventDefinition") and value is not None:
-            if isinstance(value, dict):  # cycle timers keep their next occurrence
-                value = value.get("next")
-            moment = TimerEventDefinition.get_datetime(value) if isinstance(value, str) else None
-            if moment is not None and (earliest is None or moment < earliest):
-                earliest = moment
+    for task in workflow.event_manager.tasks.values():
+        if not _has_timer(task.task_spec.event_definition):
+            continue
+        value = task.internal_data.get("event_value")
+        if isinstance(value, dict):  # cycle timers keep their next occurrence
+            value = value.get("next") if value.get("cycles") else None
+        if not isinstance(value, str):
+            continue
+        moment = TimerEventDefinition.get_datetime(value)
+        if earliest is None or moment < earliest:
+            earliest = moment
     return earliest

@@ -20,13 +20,14 @@ def hash_password(password: str) -> str:
 
 
 def create_user(session: Session, clock: Clock, *, municipality_id: int, username: str, display_name: str,
-                password: str, roles: list[str], email: str | None = None) -> UserRecord:
+                password: str, roles: list[str], email: str | None = None,
+                organisation_id: int | None = None) -> UserRecord:
     """Add a user with the given roles to the current transaction."""
     unknown = set(roles) - ROLE_CODES
     if unknown:
         raise ValueError(f"unknown roles: {sorted(unknown)}")
     user = UserRecord(municipality_id=municipality_id, username=username, display_name=display_name,
-                      email=email, password_hash=hash_password(password), created_at=clock(),
+                      email=email, organisation_id=organisation_id, password_hash=hash_password(password), created_at=clock(),
                       roles=[UserRoleRecord(role=r) for r in roles])
     session.add(user)
     session.flush()

@@ -15,10 +15,11 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException, WorkflowException
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+# The Spiff dialect parses messages into its own class; events match on exact class.
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
@@ -74,7 +75,21 @@ def load_state(spec_json: str, state: str) -> BpmnWorkflow:
     SERIALIZER.migrate(dct)
     workflow = SERIALIZER.from_dict(dct)
     workflow.script_engine = SCRIPT_ENGINE
+    _rewire_event_subprocesses(workflow)
     return workflow
+
+
+def _rewire_event_subprocesses(workflow: BpmnWorkflow) -> None:
+    # SpiffWorkflow connects an event sub-process to the start and end of its process spec only when
+    # the event first triggers it. Specs are stored once per version without that run-time wiring,
+    # so restore it for every event sub-process this workflow has started.
+    start = workflow.spec.start
+    started = {child.task_spec.name for child in workflow.task_tree.children}
+    for name in start.trigger_specs:
+        spec = workflow.spec.task_specs.get(name)
+        if spec is not None and name in started and start not in spec.inputs:
+            start.connect(spec)
+            spec.connect(workflow.spec.end)
 
 
 @dataclass(frozen=True)

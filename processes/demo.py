@@ -1,42 +1,36 @@
-"""Demo data: a fictional municipality, one user per role and a few cases in different states."""
+"""Demo data: a fictional municipality, its member bodies and catalogue, one user per role, and
+cases at different points of the standard process, all made through the engine's own commands."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tsunagu.engine import cases
+from tsunagu.engine import cases, council
+from tsunagu.engine.casefile import ActionTypeRecord, AgendaItemRecord
 from tsunagu.engine.clock import Clock
 from tsunagu.engine.db import transaction
 from tsunagu.engine.errors import DemoRefused
-from tsunagu.engine.models import CaseRecord, MunicipalityRecord, UserRecord
+from tsunagu.engine.models import CaseRecord, MunicipalityRecord
 from tsunagu.engine.queries import open_tasks_of_case
 from tsunagu.engine.users import create_user
 
+from .catalogue import install_catalogue
 from .registry import deploy_folder_tree, latest_version
 
 DEMO_PASSWORD = "tsunagu-demo"
+# username, display name, roles, member body key (see catalogue.json)
 DEMO_USERS = [
-    ("caseworker", "相談 花子（相談支援員）", ["caseworker"]),
-    ("supervisor", "監督 太郎（スーパーバイザー）", ["supervisor", "caseworker"]),
-    ("coordinator", "調整 次郎（調整機関）", ["coordinator"]),
-    ("designer", "設計 三郎（プロセス設計）", ["designer"]),
-    ("partner", "連携 四郎（構成機関等）", ["partner"]),
-    ("admin", "管理 五郎（システム管理者）", ["admin"]),
+    ("caseworker", "相談 花子（相談支援員）", ["caseworker"], None),
+    ("supervisor", "監督 太郎（スーパーバイザー）", ["supervisor", "caseworker"], None),
+    ("coordinator", "調整 次郎（調整機関）", ["coordinator"], "fukushi"),
+    ("designer", "設計 三郎（プロセス設計）", ["designer"], None),
+    ("partner", "連携 四郎（社会福祉協議会）", ["partner"], "shakyo"),
+    ("admin", "管理 五郎（システム管理者）", ["admin"], None),
 ]
 MAIN_PROCESS = "kodoku_koritsu_case"
-
-
-def _intake(name: str, **overrides) -> dict:
-    data = {
-        "consultation_date": date.today().isoformat(), "channel": "phone", "person_name": name,
-        "concern": "退職後に一人暮らしとなり、誰とも話さない日が続いている。", "loneliness_direct": 3,
-        "suicidal_thoughts": False, "wishes_support": True, "special_care": [],
-    }
-    data.update(overrides)
-    return data
 
 
 def load_demo(session: Session, clock: Clock, process_dir: Path) -> bool:
@@ -45,37 +39,112 @@ def load_demo(session: Session, clock: Clock, process_dir: Path) -> bool:
     Refuses a database that holds real data, so demo accounts never land in production.
     """
     with transaction(session):
-        existing = session.scalar(select(MunicipalityRecord).where(MunicipalityRecord.is_demo.is_(True)))
-        if existing is not None:
+        if session.scalar(select(MunicipalityRecord).where(MunicipalityRecord.is_demo.is_(True))) is not None:
             return False
         if session.scalar(select(func.count()).select_from(MunicipalityRecord)):
             raise DemoRefused("this database already holds a real municipality; demo data is not added")
         town = MunicipalityRecord(code="999999", name="つなぐ市（デモ）", is_demo=True)
         session.add(town)
         session.flush()
+        bodies = install_catalogue(session, town.id)
         people = {
-            username: create_user(session, clock, municipality_id=town.id, username=username,
-                                  display_name=display, password=DEMO_PASSWORD, roles=roles,
-                                  email=f"{username}@demo.tsunagu.invalid")
-            for username, display, roles in DEMO_USERS
+            username: create_user(session, clock, municipality_id=town.id, username=username, display_name=display,
+                                  password=DEMO_PASSWORD, roles=roles, email=f"{username}@demo.tsunagu.invalid",
+                                  organisation_id=bodies[body].id if body else None)
+            for username, display, roles, body in DEMO_USERS
         }
         deploy_folder_tree(session, process_dir, clock)
-    version = latest_version(session, MAIN_PROCESS)
-    worker, supervisor = people["caseworker"], people["supervisor"]
-
-    cases.start_case(session, clock, worker, version, "A.K. さん（電話相談）")
-    second = cases.start_case(session, clock, worker, version, "M.S. さん（民生委員からのつなぎ）")
-    _complete_first(session, clock, worker, second, _intake("松本 静子", channel="minsei", referrer="民生委員 田中",
-                                                            loneliness_direct=4))
-    third = cases.start_case(session, clock, supervisor, version, "T.Y. さん（緊急対応済み）")
-    _complete_first(session, clock, supervisor, third, _intake("田村 洋一", suicidal_thoughts=True,
-                                                               special_care=["suicidal_thoughts"]))
-    _complete_first(session, clock, supervisor, third, {
-        "action_taken": "当日中に保健師と同行訪問し、安全を確認した。", "completed_on": date.today().isoformat(),
-        "shared_with": "保健センター", "life_protection_reason": "希死念慮の訴えがあり、本人の同意を得る時間がなかったため。"})
+    _demo_cases(session, clock, latest_version(session, MAIN_PROCESS), people, bodies)
     return True
 
 
-def _complete_first(session: Session, clock: Clock, actor: UserRecord, case: CaseRecord, data: dict) -> None:
-    task = open_tasks_of_case(session, case.id)[0]
+def _intake(name: str, kana: str, **overrides) -> dict:
+    data = {"consultation_date": date.today().isoformat(), "channel": "phone", "person_name": name,
+            "person_kana": kana, "birth_year": 1958, "household": "alone",
+            "concern": "退職後に一人暮らしとなり、誰とも話さない日が続いている。", "wishes": "近所で気軽に話せる場がほしい。",
+            "special_care": [], "immediate_danger": False, "existing_scheme": "none"}
+    data.update(overrides)
+    return data
+
+
+def _assessment(lonely: int, ucla: tuple[int, int, int]) -> dict:
+    return {"assessed_on": date.today().isoformat(), "respondent": "self", "loneliness_direct": lonely,
+            "ucla_1": ucla[0], "ucla_2": ucla[1], "ucla_3": ucla[2], "contact_frequency": "monthly",
+            "participation": "no", "support_received": "no", "helps_others": "no"}
+
+
+CONSENT = {"consent_decision": "given", "purposes": ["support_planning", "information_sharing", "council"],
+           "recipient_bodies": "市社会福祉協議会、NPO法人 つながる居場所", "method": "written"}
+
+
+def _step(session, clock, actor, case: CaseRecord, element: str, data: dict) -> None:
+    task = next(t for t in open_tasks_of_case(session, case.id) if t.element_id == element)
     cases.complete_task(session, clock, actor, task.id, data)
+
+
+def _demo_cases(session, clock, version, people, bodies) -> None:
+    worker, supervisor, coordinator = people["caseworker"], people["supervisor"], people["coordinator"]
+    today = date.today()
+
+    # 1. A new consultation waiting for its intake.
+    cases.start_case(session, clock, worker, version, "A.K. さん（電話相談）")
+
+    # 2. Intake and baseline done: consent is to be asked.
+    second = cases.start_case(session, clock, worker, version, "M.S. さん（民生委員からのつなぎ）")
+    _step(session, clock, worker, second, "intake", _intake("松本 静子", "マツモト シズコ", channel="minsei",
+                                                            referrer="民生委員 田中"))
+    _step(session, clock, worker, second, "baseline_assessment", _assessment(4, (3, 3, 2)))
+
+    # 3. Consent given and tabled: the council meeting can record its decision.
+    third = cases.start_case(session, clock, worker, version, "Y.O. さん（窓口相談）")
+    _step(session, clock, worker, third, "intake", _intake("大野 陽介", "オオノ ヨウスケ", channel="counter",
+                                                           birth_year=1990, household="with_family"))
+    _step(session, clock, worker, third, "baseline_assessment", _assessment(5, (4, 3, 3)))
+    _step(session, clock, worker, third, "consent_capture", {**CONSENT, "consent_date": today.isoformat()})
+    meeting_day = today + timedelta(days=7)
+    _step(session, clock, coordinator, third, "table_case", {
+        "meeting_date": meeting_day.isoformat(), "basis": "consent",
+        "issues": "就労が途切れ、家族以外との交流がない。", "wishes_summary": "同世代と話せる場所に行ってみたい。"})
+
+    # 4. Decided by the council: the social welfare council is asked to accept a home visit.
+    fourth = cases.start_case(session, clock, supervisor, version, "T.Y. さん（アウトリーチ）")
+    _step(session, clock, supervisor, fourth, "intake", _intake("田村 洋一", "タムラ ヨウイチ", channel="outreach"))
+    _step(session, clock, supervisor, fourth, "baseline_assessment", _assessment(4, (3, 4, 3)))
+    _step(session, clock, supervisor, fourth, "consent_capture", {**CONSENT, "consent_date": today.isoformat()})
+    _step(session, clock, coordinator, fourth, "table_case", {
+        "meeting_date": today.isoformat(), "basis": "consent",
+        "issues": "妻を亡くし一人暮らし。食事が十分に摂れていない。", "wishes_summary": "放っておいてほしいが、食事は心配。"})
+    meeting_id = _agenda_meeting(session, fourth)
+    home_visit = _action_type(session, "home_visit")
+    food = _action_type(session, "food_referral")
+    council.record_decision(session, clock, coordinator, meeting_id, fourth.id, {
+        "situation": "配偶者との死別後、社会的な接点がほぼない。", "risk": "high",
+        "plan": "社会福祉協議会が訪問で関係をつくり、食の支援につなぐ。", "lead_body_id": bodies["shakyo"].id,
+        "key_person": "長女（県外在住）", "next_review_on": (today + timedelta(days=30)).isoformat(),
+        "actions": [{"action_type_id": home_visit.id}, {"action_type_id": food.id}]})
+
+    # 5. A crisis handled today: the supervisor reviews the life-protection sharing.
+    fifth = cases.start_case(session, clock, worker, version, "R.N. さん（SNS相談・緊急）")
+    _step(session, clock, worker, fifth, "intake", _intake("中村 涼", "ナカムラ リョウ", channel="sns", birth_year=2004,
+                                                           special_care=["suicidal_thoughts", "mental_health"]))
+    _step(session, clock, worker, fifth, "baseline_assessment", _assessment(5, (4, 4, 4)))
+    _step(session, clock, worker, fifth, "crisis_safety_action", {
+        "action_taken": "保健師と同行訪問し、安全を確認した。", "bodies_informed": "保健センター",
+        "life_protection_reason": "希死念慮の訴えがあり、本人の同意を得る時間がなかったため。",
+        "action_date": today.isoformat()})
+
+    # 6. Referred to an existing scheme and closed.
+    sixth = cases.start_case(session, clock, worker, version, "K.H. さん（生活困窮）")
+    _step(session, clock, worker, sixth, "intake", _intake("橋本 和子", "ハシモト カズコ", existing_scheme="seikatsu_konkyu"))
+    _step(session, clock, worker, sixth, "baseline_assessment", _assessment(3, (2, 2, 2)))
+    _step(session, clock, worker, sixth, "referral_out", {
+        "scheme": "seikatsu_konkyu", "receiving_body": "自立相談支援機関", "referral_basis": "consent",
+        "referred_on": today.isoformat()})
+
+
+def _agenda_meeting(session: Session, case: CaseRecord) -> int:
+    return session.scalar(select(AgendaItemRecord.meeting_id).where(AgendaItemRecord.case_id == case.id))
+
+
+def _action_type(session: Session, code: str) -> ActionTypeRecord:
+    return session.scalar(select(ActionTypeRecord).where(ActionTypeRecord.code == code))

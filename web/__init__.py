@@ -12,7 +12,7 @@ from tsunagu.engine.config import Settings
 from tsunagu.engine.db import configure_engine, engine_options
 from tsunagu.engine.errors import TsunaguError
 
-from . import auth, cases, inbox, tasks
+from . import auth, cases, council, inbox, tasks
 from .context import load_user
 from .extensions import babel, csrf, db
 from .messages import HTTP_STATUS, error_message
@@ -48,7 +48,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
 
-    for blueprint in (auth.bp, inbox.bp, tasks.bp, cases.bp):
+    for blueprint in (auth.bp, inbox.bp, tasks.bp, cases.bp, council.bp):
         app.register_blueprint(blueprint)
     app.before_request(load_user)
     app.after_request(_security_headers)

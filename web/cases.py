@@ -1,4 +1,5 @@
-"""Case pages: open a new case, read a case file with its timeline, retry a failed step."""
+"""Case pages: open a case, read a case file, and the commands taken from it (actions, consent
+withdrawal, an early review, reopening, retrying a failed step)."""
 from __future__ import annotations
 
 import json
@@ -6,15 +7,21 @@ import json
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from tsunagu.engine import access, cases, queries
+from tsunagu.engine import access, cases, events, queries
+from tsunagu.engine.clock import local
+from tsunagu.engine.errors import FormInvalid, Forbidden
 from tsunagu.engine.models import CaseStatus
-from tsunagu.processes.registry import startable_versions
+from tsunagu.processes.registry import latest_version, startable_versions
 
-from .context import clock, login_required
+from .charts import scores_by_instrument
+from .context import clock, login_required, settings
 from .extensions import db
-from .formschema import display_value, ordered_names
+from .formschema import Field, choice_titles, display_value, ordered_names, source_name
+from .messages import field_message
 
 bp = Blueprint("cases", __name__)
+
+ACTION_FIELDS = ("action_type_id", "owner_body_id", "due_on", "note")
 
 
 @bp.route("/cases/new", methods=["GET", "POST"])
@@ -28,28 +35,13 @@ def new():
         abort(400)
     case = cases.start_case(db.session, clock(), g.user, chosen, request.form.get("title", ""))
     flash(_("Case %(ref)s was opened.", ref=case.reference), "info")
-    first = next((t for t in queries.open_tasks_of_case(db.session, case.id)
-                  if access.can_work_task(g.user, t)), None)
-    if first is not None:
-        return redirect(url_for("tasks.show", task_id=first.id))
-    return redirect(url_for("cases.show", case_id=case.id))
+    return _to_first_task(case)
 
 
 @bp.route("/cases/<int:case_id>")
 @login_required
 def show(case_id: int):
-    case_file = queries.view_case(db.session, clock(), g.user, case_id)
-    files = case_file.case.process_version.files
-    submissions = []
-    for submission in case_file.submissions:
-        schema = json.loads(files.get(submission.form_id, "{}"))
-        props = schema.get("properties", {})
-        rows = [(props.get(name, {}).get("title", name), display_value(schema, name, submission.data[name]))
-                for name in ordered_names(schema, {}) if name in submission.data]
-        rows += [(name, str(value)) for name, value in submission.data.items() if name not in props]
-        submissions.append((submission, schema.get("title", submission.form_id), rows))
-    return render_template("case.html", file=case_file, submissions=submissions,
-                           can_retry=access.is_operator(g.user))
+    return _render_case(case_id)
 
 
 @bp.route("/cases/<int:case_id>/retry", methods=["POST"])
@@ -61,3 +53,136 @@ def retry(case_id: int):
     else:
         flash(_("The case is running again."), "info")
     return redirect(url_for("cases.show", case_id=case_id))
+
+
+@bp.route("/cases/<int:case_id>/actions", methods=["POST"])
+@login_required
+def add_action(case_id: int):
+    data = {name: request.form.get(name, "").strip() for name in ACTION_FIELDS}
+    try:
+        action = events.add_support_action(db.session, clock(), g.user, case_id,
+                                           {name: value for name, value in data.items() if value})
+    except FormInvalid as invalid:
+        errors: dict[str, list[str]] = {}
+        for error in invalid.errors:
+            errors.setdefault(error.field.split(".")[-1], []).append(field_message(error))
+        flash(_("The form has errors. Please check the highlighted fields."), "error")
+        return _render_case(case_id, action_form={"values": data, "errors": errors}), 422
+    flash(_("“%(action)s” was added; %(body)s is asked to take it on.", action=action.action_type.name,
+            body=action.owner_body.name), "info")
+    return redirect(url_for("cases.show", case_id=case_id, _anchor="actions"))
+
+
+@bp.route("/consents/<int:consent_id>/withdraw", methods=["POST"])
+@login_required
+def withdraw_consent(consent_id: int):
+    if request.form.get("confirmed") != "on":
+        case_id = request.form.get("case_id", "")
+        if not case_id.isdigit():
+            abort(400)
+        flash(_("The withdrawal was not recorded. Please check the highlighted fields."), "error")
+        message = _("Confirm that the person asked to withdraw their consent.")
+        return _render_case(int(case_id), withdraw_errors={consent_id: [message]}), 422
+    consent = events.withdraw_consent(db.session, clock(), g.user, consent_id)
+    flash(_("The withdrawal of consent was recorded. Sharing based on this consent has stopped."), "info")
+    return redirect(url_for("cases.show", case_id=consent.case_id, _anchor="consents"))
+
+
+@bp.route("/cases/<int:case_id>/review", methods=["POST"])
+@login_required
+def request_review(case_id: int):
+    events.request_review(db.session, clock(), g.user, case_id)
+    flash(_("A monitoring review was brought forward to now."), "info")
+    return redirect(url_for("cases.show", case_id=case_id))
+
+
+@bp.route("/cases/<int:case_id>/reopen", methods=["POST"])
+@login_required
+def reopen(case_id: int):
+    # The new episode runs on the newest version of the closed case's process.
+    closed = queries.view_case(db.session, clock(), g.user, case_id, part="reopen").case
+    version = latest_version(db.session, closed.process_version.process_id)
+    case = events.reopen_case(db.session, clock(), g.user, case_id, version)
+    flash(_("Case %(ref)s was opened as episode %(n)s.", ref=case.reference, n=case.episode), "info")
+    return _to_first_task(case)
+
+
+def _to_first_task(case):
+    first = next((t for t in queries.open_tasks_of_case(db.session, case.id)
+                  if access.can_work_task(g.user, t)), None)
+    if first is not None:
+        return redirect(url_for("tasks.show", task_id=first.id))
+    return redirect(url_for("cases.show", case_id=case.id))
+
+
+def _allowed(check, *args) -> bool:
+    """Ask an engine access rule without raising: decides which buttons the page offers."""
+    try:
+        check(g.user, *args)
+    except Forbidden:
+        return False
+    return True
+
+
+def _render_case(case_id: int, *, action_form: dict | None = None, withdraw_errors: dict | None = None):
+    action_form = action_form or {"values": {}, "errors": {}}
+    case_file = queries.view_case(db.session, clock(), g.user, case_id)
+    case = case_file.case
+    files = case.process_version.files
+    is_open = case.status in (CaseStatus.RUNNING, CaseStatus.WAITING)
+    can_change = _allowed(access.require_case_coordination, case) and is_open
+    bodies = queries.member_bodies(db.session, case.municipality_id)
+    episodes = {c.id: c.episode for c in case_file.episodes}
+    zone = settings().time_zone
+    return render_template(
+        "case.html", file=case_file, submissions=_submissions(case_file, files, bodies),
+        can_retry=access.is_operator(g.user),
+        can_change=can_change,
+        can_reopen=case.status == CaseStatus.COMPLETED and _allowed(access.require_case_start),
+        bodies=bodies,
+        action_fields=_action_fields(queries.action_types(db.session, case.municipality_id), bodies,
+                                     action_form) if can_change else [],
+        action_form_open=bool(action_form["errors"]),
+        withdraw_errors=withdraw_errors or {},
+        episodes=episodes,
+        scores=scores_by_instrument(case_file.assessments, episodes,
+                                    lambda moment: local(moment, zone).strftime("%Y-%m-%d")),
+        purposes=choice_titles(files, "purposes"),
+        meetings={item.decision_id: item.meeting for item in case_file.agenda if item.decision_id},
+    )
+
+
+def _action_fields(kinds, bodies, form: dict) -> list[Field]:
+    """The 「支援を追加」 form: an action from the catalogue, its owner body, due date and note."""
+    specs = [
+        ("action_type_id", _("Action"), "select", True, [(str(k.id), k.name) for k in kinds], None),
+        ("owner_body_id", _("Owner body"), "select", False, [(str(b.id), b.name) for b in bodies],
+         _("Leave empty to ask the action's usual body.")),
+        ("due_on", _("Due"), "date", False, [], _("Leave empty to use the action's usual service period.")),
+        ("note", _("Note"), "textarea", False, [], None),
+    ]
+    return [Field(name=name, title=title, description=help_text, widget=widget, required=required,
+                  options=options, value=form["values"].get(name) or None, errors=form["errors"].get(name, []),
+                  limits={"maxLength": 2000} if widget == "textarea" else {}, id_prefix="new-action-")
+            for name, title, widget, required, options, help_text in specs]
+
+
+def _submissions(case_file, files: dict, bodies) -> list:
+    """Each submitted form as (submission, form title, [(label, value)]), in the form's field order."""
+    body_names = [(b.id, b.name) for b in bodies]
+    shown = []
+    for submission in case_file.submissions:
+        schema = json.loads(files.get(submission.form_id, "{}"))
+        ui_file = submission.task.ui_file if submission.task else None
+        ui_schema = json.loads(files[ui_file]) if ui_file and ui_file in files else {}
+        props = schema.get("properties", {})
+        rows = []
+        for name in ordered_names(schema, ui_schema):
+            if name not in submission.data:
+                continue
+            dynamic = source_name(ui_schema.get(name, {})) == "member_bodies" and body_names
+            rows.append((props.get(name, {}).get("title", name),
+                         display_value(schema, name, submission.data[name], body_names if dynamic else None)))
+        rows += [(name, str(value)) for name, value in submission.data.items() if name not in props]
+        shown.append((submission, schema.get("title", submission.form_id), rows))
+    return shown

@@ -15,8 +15,8 @@ INSTRUMENTS = {
                              lazy_gettext("How many of the four isolation indicators apply.")),
 }
 
-WIDTH, HEIGHT = 360, 150
-LEFT, RIGHT, TOP, BOTTOM = 34, 16, 14, 28
+WIDTH, HEIGHT = 360, 160
+LEFT, RIGHT, TOP, BOTTOM = 34, 20, 22, 30
 
 
 @dataclass
@@ -25,6 +25,7 @@ class Point:
     y: float
     value: int
     label: str
+    anchor: str = "middle"  # where the date under the point is anchored, so edge labels stay inside
 
 
 @dataclass
@@ -70,7 +71,8 @@ def line_chart(title: str, values: list[tuple[str, int]], low: int, high: int) -
 
     count = len(values)
     points = [
-        Point(x=LEFT + (plot_w / 2 if count == 1 else i * plot_w / (count - 1)), y=y_of(v), value=v, label=label)
+        Point(x=LEFT + (plot_w / 2 if count == 1 else i * plot_w / (count - 1)), y=y_of(v), value=v, label=label,
+              anchor="middle" if count == 1 else "start" if i == 0 else "end" if i == count - 1 else "middle")
         for i, (label, v) in enumerate(values)
     ]
     middle = low + span // 2

@@ -44,7 +44,7 @@ def demo() -> None:
         session.close()
         engine.dispose()
     click.echo("demo data created" if created else "demo data already present")
-    click.echo(f"demo logins (password '{DEMO_PASSWORD}'): " + ", ".join(u for u, _, _ in DEMO_USERS))
+    click.echo(f"demo logins (password '{DEMO_PASSWORD}'): " + ", ".join(user[0] for user in DEMO_USERS))
 
 
 @main.command()

@@ -1,6 +1,7 @@
 """JSON Schema forms as server-rendered HTML fields, and HTML form posts back to typed data."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -133,6 +134,23 @@ def _coerce(raw: str, kind: str | None) -> Any:
     except ValueError:
         return raw
     return raw
+
+
+def choice_titles(files: dict[str, str], name: str) -> dict[str, str]:
+    """The choice titles of a field `name` in any JSON Schema form of a process version (value -> title)."""
+    for file_name, text in sorted(files.items()):
+        if not file_name.endswith(".json"):
+            continue
+        try:
+            prop = json.loads(text).get("properties", {}).get(name)
+        except (ValueError, AttributeError):
+            continue
+        if isinstance(prop, dict):
+            source = prop.get("items", {}) if prop.get("type") == "array" else prop
+            choices = _choices(source)
+            if choices:
+                return {str(v): label for v, label in choices}
+    return {}
 
 
 def display_value(schema: dict, name: str, value: Any, choices: list[tuple] | None = None) -> str:

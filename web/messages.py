@@ -1,6 +1,8 @@
 """Human wording, in the user's language, for the stable error codes the engine raises."""
 from __future__ import annotations
 
+from datetime import date
+
 from flask_babel import gettext as _
 
 from tsunagu.engine.errors import FieldError, TsunaguError
@@ -21,12 +23,18 @@ def field_message(error: FieldError) -> str:
         if wanted == "number":
             return _("Enter a number.")
         return _("This value has the wrong form.")
+    if code == "minimum" and _is_date(p.get("limit")):
+        return _("Enter a date on or after %(limit)s.", limit=p.get("limit"))
+    if code == "maximum" and _is_date(p.get("limit")):
+        return _("Enter a date on or before %(limit)s.", limit=p.get("limit"))
     if code == "minimum":
         return _("Enter %(limit)s or more.", limit=p.get("limit"))
     if code == "maximum":
         return _("Enter %(limit)s or less.", limit=p.get("limit"))
     if code == "minLength":
         return _("This field is required.") if p.get("limit") == 1 else _("Enter at least %(limit)s characters.", limit=p.get("limit"))
+    if code == "maxLength" and p.get("limit") is None:
+        return _("This text is too long.")
     if code == "maxLength":
         return _("Enter at most %(limit)s characters.", limit=p.get("limit"))
     if code == "format" and p.get("format") == "date":
@@ -49,7 +57,21 @@ def error_message(error: TsunaguError) -> str:
         return _("This cannot be done in the case's current state.")
     if code == "form_invalid":
         return _("The form has errors. Please check the highlighted fields.")
+    if code == "message_not_expected":
+        return _("This case is not accepting that action now.")
     return _("The request could not be completed (%(code)s).", code=code)
 
 
-HTTP_STATUS = {"not_found": 404, "forbidden": 403, "conflict": 409, "invalid_state": 409, "form_invalid": 422}
+def _is_date(limit) -> bool:
+    """A limit like "2026-12-01": the field is a date, so say "on or after", not "or more"."""
+    if not isinstance(limit, str):
+        return False
+    try:
+        date.fromisoformat(limit)
+    except ValueError:
+        return False
+    return True
+
+
+HTTP_STATUS = {"not_found": 404, "forbidden": 403, "conflict": 409, "invalid_state": 409, "form_invalid": 422,
+               "message_not_expected": 409}

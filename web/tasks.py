@@ -12,7 +12,7 @@ from tsunagu.engine.models import TaskRecord
 
 from .context import clock, login_required
 from .extensions import db
-from .formschema import build_fields, parse_submission
+from .formschema import build_fields, parse_submission, source_names
 from .messages import field_message
 
 bp = Blueprint("tasks", __name__)
@@ -25,12 +25,21 @@ def _form_documents(task: TaskRecord) -> tuple[dict, dict]:
     return schema, ui_schema
 
 
+def _sources(task: TaskRecord, ui_schema: dict) -> dict[str, list[tuple]]:
+    """The dynamic choice lists the form's uiSchema names with "ui:source", filled for the task's municipality."""
+    sources = {}
+    if "member_bodies" in source_names(ui_schema):
+        sources["member_bodies"] = [(b.id, b.name) for b in queries.member_bodies(db.session, task.municipality_id)]
+    return sources
+
+
 @bp.route("/tasks/<int:task_id>", methods=["GET"])
 @login_required
 def show(task_id: int):
     task = queries.view_task(db.session, clock(), g.user, task_id)
     schema, ui_schema = _form_documents(task)
-    return render_template("task.html", task=task, schema=schema, fields=build_fields(schema, ui_schema))
+    fields = build_fields(schema, ui_schema, sources=_sources(task, ui_schema))
+    return render_template("task.html", task=task, schema=schema, fields=fields)
 
 
 @bp.route("/tasks/<int:task_id>", methods=["POST"])
@@ -46,7 +55,7 @@ def complete(task_id: int):
         for error in invalid.errors:
             errors.setdefault(error.field.split(".")[0], []).append(field_message(error))
         flash(_("The form has errors. Please check the highlighted fields."), "error")
-        fields = build_fields(schema, ui_schema, values=data, errors=errors)
+        fields = build_fields(schema, ui_schema, values=data, errors=errors, sources=_sources(task, ui_schema))
         return render_template("task.html", task=task, schema=schema, fields=fields), 422
     flash(_("“%(name)s” is complete.", name=task.name), "info")
     for follow_up in queries.open_tasks_of_case(db.session, case.id):

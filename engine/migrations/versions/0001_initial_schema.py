@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 13:25:50.183274
+Create Date: 2026-11-27 13:32:43.749090
 """
 from alembic import op
 import sqlalchemy as sa
@@ -273,6 +273,7 @@ def upgrade() -> None:
     sa.Column('instrument', sa.String(length=64), nullable=False),
     sa.Column('instrument_version', sa.String(length=32), nullable=False),
     sa.Column('stage', sa.String(length=16), nullable=False),
+    sa.Column('respondent', sa.String(length=16), nullable=False),
     sa.Column('answers', sa.JSON(), nullable=False),
     sa.Column('score', sa.Integer(), nullable=True),
     sa.Column('recorded_by_id', sa.Integer(), nullable=False),
