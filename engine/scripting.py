@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
+from .sandbox import SandboxEnvironment
 from .timers import engine_now
 
 
@@ -28,5 +29,5 @@ SCRIPT_GLOBALS = {"date": date, "datetime": datetime, "now": now, "add_duration"
 
 
 def make_script_engine() -> PythonScriptEngine:
-    """The engine that evaluates scripts, conditions and decision tables of every case."""
-    return PythonScriptEngine(environment=TaskDataEnvironment(dict(SCRIPT_GLOBALS)))
+    """The engine that evaluates scripts, conditions and decision tables of every case, sandboxed."""
+    return PythonScriptEngine(environment=SandboxEnvironment(SCRIPT_GLOBALS))

@@ -9,7 +9,6 @@ from pathlib import Path
 import jsonschema
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from SpiffWorkflow.bpmn.specs.defaults import ScriptTask
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.defaults import UserTask
@@ -17,6 +16,7 @@ from SpiffWorkflow.spiff.specs.defaults import UserTask
 from tsunagu.engine.errors import DefinitionInvalid, DefinitionProblem
 from tsunagu.engine.records import WRITERS
 from tsunagu.engine.roles import ROLE_CODES
+from tsunagu.engine.sandbox import check_source
 from tsunagu.engine.workflow import serialize_specs
 
 DEFINITION_SUFFIXES = (".bpmn", ".dmn", ".json")
@@ -155,8 +155,8 @@ def _check_specs(specs, files: dict[str, str]) -> list[DefinitionProblem]:
         for task_spec in process.task_specs.values():
             if isinstance(task_spec, UserTask):
                 problems.extend(_check_user_task(task_spec, files, source))
-            elif isinstance(task_spec, ScriptTask):
-                problems.extend(_check_script(task_spec, source))
+            problems.extend(_check_scripts(task_spec, source))
+            problems.extend(_check_conditions(task_spec, source))
     return problems
 
 
@@ -210,9 +210,25 @@ def _check_json_file(source, element, prop, name, files) -> list[DefinitionProbl
     return []
 
 
-def _check_script(spec, source) -> list[DefinitionProblem]:
-    try:
-        compile(spec.script or "", spec.bpmn_id, "exec")
-    except SyntaxError as exc:
-        return [DefinitionProblem(source, spec.bpmn_id, "script_syntax", f"line {exc.lineno}: {exc.msg}")]
-    return []
+SCRIPT_ATTRIBUTES = ("script", "prescript", "postscript")  # script tasks, and Spiff's pre/post scripts
+
+
+def _check_scripts(spec, source) -> list[DefinitionProblem]:
+    problems = []
+    for attribute in SCRIPT_ATTRIBUTES:
+        script = getattr(spec, attribute, None)
+        objection = check_source(script, "exec") if isinstance(script, str) and script.strip() else None
+        if objection:
+            problems.append(DefinitionProblem(source, spec.bpmn_id, "script_refused", f"{attribute}: {objection}"))
+    return problems
+
+
+def _check_conditions(spec, source) -> list[DefinitionProblem]:
+    problems = []
+    for condition, target in getattr(spec, "cond_task_specs", []):
+        expression = condition.args[0] if condition is not None and getattr(condition, "args", None) else None
+        objection = check_source(expression, "eval") if isinstance(expression, str) else None
+        if objection:
+            problems.append(DefinitionProblem(source, spec.bpmn_id, "condition_refused",
+                                              f"condition towards '{target}': {objection}"))
+    return problems

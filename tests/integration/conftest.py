@@ -3,24 +3,55 @@ from __future__ import annotations
 
 import pytest
 
-from tsunagu.engine import cases
+from tsunagu.engine import cases, users
+from tsunagu.processes.catalogue import install_catalogue
+
+from .scenario import Cast, Story, intake
 
 
 @pytest.fixture
 def intake_data():
-    """A complete intake form that the triage sends to the caseworker's follow-up."""
-    return {
-        "consultation_date": "2026-11-27",
-        "channel": "phone",
-        "person_name": "山田 花子",
-        "concern": "一人暮らしで話し相手がいない",
-        "loneliness_direct": 4,
-        "suicidal_thoughts": False,
-        "wishes_support": True,
-    }
+    """A complete intake form of the shipped process: no special care, no existing scheme."""
+    return intake()
 
 
 @pytest.fixture
 def standard_case(session, clock, caseworker, standard_version):
     """A case of the shipped process, waiting on its intake."""
     return cases.start_case(session, clock, caseworker, standard_version, "山田さんの相談")
+
+
+@pytest.fixture
+def bodies(session, municipality):
+    """The default member bodies (構成機関等) and action catalogue, by catalogue key."""
+    installed = install_catalogue(session, municipality.id)
+    session.commit()
+    return installed
+
+
+@pytest.fixture
+def coordinator(session, clock, municipality, bodies, user_password):
+    """Staff of the coordinating body (調整機関), who run council business."""
+    user = users.create_user(session, clock, municipality_id=municipality.id, username="coordinator",
+                             display_name="coordinator", password=user_password, roles=["coordinator"],
+                             organisation_id=bodies["fukushi"].id)
+    session.commit()
+    return user
+
+
+@pytest.fixture
+def partners(session, clock, municipality, bodies, user_password):
+    """One partner user for every member body, keyed like the body."""
+    people = {key: users.create_user(session, clock, municipality_id=municipality.id, username=f"partner-{key}",
+                                     display_name=f"partner-{key}", password=user_password, roles=["partner"],
+                                     organisation_id=body.id)
+              for key, body in bodies.items()}
+    session.commit()
+    return people
+
+
+@pytest.fixture
+def story(session_factory, clock, standard_version, caseworker, supervisor, coordinator, partners, bodies):
+    """The shipped process with every role cast, driven step by step through the engine commands."""
+    return Story(session_factory, clock, standard_version,
+                 Cast(caseworker, supervisor, coordinator, partners, bodies))

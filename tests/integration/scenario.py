@@ -1,0 +1,282 @@
+"""Scenario helpers: drive a case of the shipped process through the engine's own commands, one step
+at a time, and after every step check that the stored state restores to exactly what the inbox shows.
+
+Every helper works through a fresh session, as a separate request would, so nothing a test sees comes
+from an identity map a command happened to leave behind.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from tsunagu.engine import cases, council, events
+from tsunagu.engine.casefile import (
+    ActionTypeRecord,
+    AgendaItemRecord,
+    AssessmentRecord,
+    ConsentRecord,
+    CouncilDecisionRecord,
+    DisclosureRecord,
+    OrganisationRecord,
+    SupportActionRecord,
+)
+from tsunagu.engine.models import AuditRecord, CaseRecord, CaseStatus, TaskRecord, TaskStatus, UserRecord
+from tsunagu.engine.operations import NotificationRecord
+from tsunagu.engine.scheduler import TimerPolicy, run_pass
+from tsunagu.engine.timers import next_timer_at
+from tsunagu.engine.workflow import dump_state, load_state, ready_user_tasks
+
+# --- Form data a caseworker would enter ----------------------------------------------------------
+
+
+def intake(**overrides) -> dict:
+    """A complete intake: a person living alone, no special care, no existing scheme."""
+    data = {
+        "consultation_date": "2026-11-27", "channel": "phone", "person_name": "山田 花子",
+        "person_kana": "ヤマダ ハナコ", "birth_year": 1956, "household": "alone",
+        "concern": "一人暮らしで話し相手がいない", "wishes": "近所で気軽に話せる場がほしい",
+        "special_care": [], "immediate_danger": False, "existing_scheme": "none",
+    }
+    data.update(overrides)
+    return data
+
+
+def assessment(lonely: int = 3, ucla: tuple[int, int, int] = (2, 2, 2), **overrides) -> dict:
+    """The national-survey questions: the direct question, UCLA-3 (JP) and the isolation indicators."""
+    data = {
+        "assessed_on": "2026-11-27", "respondent": "self", "loneliness_direct": lonely,
+        "ucla_1": ucla[0], "ucla_2": ucla[1], "ucla_3": ucla[2], "contact_frequency": "monthly",
+        "participation": "no", "support_received": "yes", "helps_others": "no",
+    }
+    data.update(overrides)
+    return data
+
+
+def consent_given(**overrides) -> dict:
+    data = {"consent_decision": "given", "purposes": ["support_planning", "information_sharing", "council"],
+            "recipient_bodies": "市社会福祉協議会、NPO法人 つながる居場所", "method": "written",
+            "consent_date": "2026-11-28"}
+    data.update(overrides)
+    return data
+
+
+def consent_refused(**overrides) -> dict:
+    data = {"consent_decision": "refused", "consent_date": "2026-11-28",
+            "consent_note": "今は誰にも知られたくない"}
+    data.update(overrides)
+    return data
+
+
+def tabling(meeting_date: str, basis: str = "consent", **overrides) -> dict:
+    data = {"meeting_date": meeting_date, "basis": basis, "issues": "退職後、家族以外との交流がない",
+            "wishes_summary": "同世代と話せる場所に行ってみたい"}
+    data.update(overrides)
+    return data
+
+
+def review(decision: str, reviewed_on: str = "2027-01-10", **overrides) -> dict:
+    data = {"reviewed_on": reviewed_on, "progress_note": "訪問を重ね、居場所に2回参加した",
+            "review_decision": decision}
+    data.update(overrides)
+    return data
+
+
+ACCEPT = {"response": "accept", "planned_start": "2026-12-10"}
+FIRST_CONTACT = {"contacted_on": "2026-12-12", "first_contact_method": "visit", "first_contact_note": "玄関先で話せた"}
+DELIVERED = {"outcome": "delivered", "outcome_note": "毎週の訪問を実施した", "completed_on": "2027-01-05"}
+CLOSURE_GOAL = {"closure_reason": "goal_reached", "closed_on": "2027-03-01", "closure_note": "居場所に定着した"}
+
+
+# --- The people and the running story ----------------------------------------------------------
+
+
+@dataclass
+class Cast:
+    """Users per role; partners are keyed by the catalogue key of the member body they work for."""
+
+    caseworker: UserRecord
+    supervisor: UserRecord
+    coordinator: UserRecord
+    partners: dict[str, UserRecord]
+    bodies: dict[str, OrganisationRecord]
+
+
+@dataclass
+class Story:
+    """One test's engine, clock and cast; each command method checks the stored state afterwards."""
+
+    session_factory: object
+    clock: object
+    version: object
+    cast: Cast
+    policy: TimerPolicy = field(default_factory=TimerPolicy)
+
+    # Commands -------------------------------------------------------------------------------
+
+    def start(self, title: str = "山田さんの相談") -> CaseRecord:
+        with self.session_factory() as session:
+            actor = session.get(UserRecord, self.cast.caseworker.id)
+            case = cases.start_case(session, self.clock, actor, session.merge(self.version), title)
+        self.assert_restores(case.id)
+        return case
+
+    def complete(self, case: CaseRecord | int, element_id: str, user: UserRecord, data: dict) -> TaskRecord:
+        """Complete the one open task of `element_id` as `user`; return the task row it completed."""
+        task = self.task(case, element_id)
+        with self.session_factory() as session:
+            cases.complete_task(session, self.clock, session.get(UserRecord, user.id), task.id, dict(data))
+        self.assert_restores(case)
+        return task
+
+    def decide(self, case: CaseRecord | int, actions: list[dict] = (), next_review_on: str = "2027-01-10",
+               **overrides) -> CouncilDecisionRecord:
+        """The coordinator records the council's decision on the meeting the case is tabled at."""
+        case_id = _id(case)
+        meeting_id = self.latest_agenda_item(case_id).meeting_id
+        data = {"situation": "退職後、社会的な接点がほぼない", "risk": "high",
+                "plan": "社会福祉協議会が訪問で関係をつくり、居場所につなぐ",
+                "lead_body_id": self.cast.bodies["shakyo"].id, "key_person": "長女（県外在住）",
+                "next_review_on": next_review_on, "actions": list(actions)}
+        data.update(overrides)
+        with self.session_factory() as session:
+            decision = council.record_decision(session, self.clock, session.get(UserRecord, self.cast.coordinator.id),
+                                               meeting_id, case_id, data)
+        self.assert_restores(case_id)
+        return decision
+
+    def withdraw_consent(self, consent_id: int, user: UserRecord | None = None):
+        with self.session_factory() as session:
+            actor = session.get(UserRecord, (user or self.cast.caseworker).id)
+            consent = events.withdraw_consent(session, self.clock, actor, consent_id)
+        self.assert_restores(consent.case_id)
+        return consent
+
+    def request_review(self, case: CaseRecord | int, user: UserRecord | None = None) -> CaseRecord:
+        with self.session_factory() as session:
+            actor = session.get(UserRecord, (user or self.cast.caseworker).id)
+            events.request_review(session, self.clock, actor, _id(case))
+        self.assert_restores(case)
+        return self.case(case)
+
+    def reopen(self, case: CaseRecord | int, user: UserRecord | None = None) -> CaseRecord:
+        with self.session_factory() as session:
+            actor = session.get(UserRecord, (user or self.cast.caseworker).id)
+            new = events.reopen_case(session, self.clock, actor, _id(case), session.merge(self.version))
+        self.assert_restores(new.id)
+        return new
+
+    def pass_time(self, delta: timedelta) -> list[int]:
+        """Move the clock on and run one scheduler pass; return the ids of the cases whose timers fired."""
+        self.clock.advance(delta)
+        fired = run_pass(self.session_factory, self.clock, self.policy, "test").fired
+        for case_id in fired:
+            self.assert_restores(case_id)
+        return fired
+
+    def pass_time_until(self, moment) -> list[int]:
+        return self.pass_time(moment - self.clock())
+
+    # Checks ---------------------------------------------------------------------------------
+
+    def assert_restores(self, case: CaseRecord | int) -> None:
+        """The stored workflow, restored, waits on exactly the tasks the inbox shows as open, serializes
+        back to the same text and has the same next timer as the due index."""
+        stored = self.case(case)
+        workflow = load_state(self.version.spec, stored.workflow_state)
+        ready = sorted((view.element_id, view.spiff_id) for view in ready_user_tasks(workflow))
+        rows = sorted((t.element_id, t.spiff_task_id) for t in self.tasks(stored.id, TaskStatus.OPEN))
+        assert ready == rows, f"restored workflow waits on {ready}, the inbox shows {rows}"
+        assert dump_state(workflow) == stored.workflow_state
+        if stored.status not in (CaseStatus.ERROR, CaseStatus.COMPLETED):
+            assert next_timer_at(workflow) == stored.next_timer_at
+        assert stored.status != CaseStatus.ERROR, f"{stored.error_element}: {stored.error_message}"
+
+    # Reads ----------------------------------------------------------------------------------
+
+    def case(self, case: CaseRecord | int) -> CaseRecord:
+        with self.session_factory() as session:
+            return session.get(CaseRecord, _id(case))
+
+    def tasks(self, case: CaseRecord | int, status: TaskStatus | None = None) -> list[TaskRecord]:
+        query = select(TaskRecord).where(TaskRecord.case_id == _id(case)).order_by(TaskRecord.id)
+        if status is not None:
+            query = query.where(TaskRecord.status == status)
+        with self.session_factory() as session:
+            return list(session.scalars(query))
+
+    def open_elements(self, case: CaseRecord | int) -> list[str]:
+        """The element ids of a case's open tasks, sorted (parallel branches have no order)."""
+        return sorted(t.element_id for t in self.tasks(case, TaskStatus.OPEN))
+
+    def open_tasks(self, case: CaseRecord | int, element_id: str) -> list[TaskRecord]:
+        return [t for t in self.tasks(case, TaskStatus.OPEN) if t.element_id == element_id]
+
+    def task(self, case: CaseRecord | int, element_id: str) -> TaskRecord:
+        """The single open task of `element_id`; fails naming what is open instead."""
+        found = self.open_tasks(case, element_id)
+        assert len(found) == 1, f"expected one open '{element_id}', open: {self.open_elements(case)}"
+        return found[0]
+
+    def workflow_data(self, case: CaseRecord | int) -> dict:
+        """The data the process holds on its last completed top-level task plus its data objects."""
+        workflow = load_state(self.version.spec, self.case(case).workflow_state)
+        return {**workflow.data, **workflow.get_tasks()[-1].data}
+
+    def rows(self, model, case: CaseRecord | int, order=None) -> list:
+        with self.session_factory() as session:
+            return list(session.scalars(select(model).where(model.case_id == _id(case))
+                                        .order_by(order if order is not None else model.id)))
+
+    def assessments(self, case) -> list[AssessmentRecord]:
+        return self.rows(AssessmentRecord, case)
+
+    def consents(self, case) -> list[ConsentRecord]:
+        return self.rows(ConsentRecord, case)
+
+    def disclosures(self, case) -> list[DisclosureRecord]:
+        return self.rows(DisclosureRecord, case)
+
+    def actions(self, case) -> list[SupportActionRecord]:
+        return self.rows(SupportActionRecord, case)
+
+    def decisions(self, case) -> list[CouncilDecisionRecord]:
+        return self.rows(CouncilDecisionRecord, case)
+
+    def latest_agenda_item(self, case) -> AgendaItemRecord:
+        return self.rows(AgendaItemRecord, case)[-1]
+
+    def audit(self, case) -> list[str]:
+        return [row.action for row in self.rows(AuditRecord, case)]
+
+    def notifications(self, task: TaskRecord) -> list[tuple[str, int]]:
+        with self.session_factory() as session:
+            return [(n.kind, n.user_id) for n in session.scalars(
+                select(NotificationRecord).where(NotificationRecord.task_id == task.id)
+                .order_by(NotificationRecord.id))]
+
+    def action_type(self, code: str) -> ActionTypeRecord:
+        with self.session_factory() as session:
+            return session.scalar(select(ActionTypeRecord).where(ActionTypeRecord.code == code))
+
+    # Paths everyone walks --------------------------------------------------------------------
+
+    def to_consent(self, case, intake_data: dict | None = None, assessment_data: dict | None = None) -> None:
+        worker = self.cast.caseworker
+        self.complete(case, "intake", worker, intake_data or intake())
+        self.complete(case, "baseline_assessment", worker, assessment_data or assessment())
+
+    def to_council(self, case, meeting_date: str = "2026-12-03") -> None:
+        """Intake, baseline, consent given, tabled on the consent basis: waiting for the council."""
+        self.to_consent(case)
+        self.complete(case, "consent_capture", self.cast.caseworker, consent_given())
+        self.complete(case, "table_case", self.cast.coordinator, tabling(meeting_date))
+
+
+def _id(case: CaseRecord | int) -> int:
+    return case if isinstance(case, int) else case.id
+
+
+def on(day: str) -> date:
+    return date.fromisoformat(day)
