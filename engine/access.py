@@ -1,11 +1,20 @@
-"""Who may see a case and who may work a task; every read and command asks here first."""
+"""Who may see a case and who may work a task; every read and command asks here first.
+
+Case reads are decided by `policy.case_access` from the case's own state; these helpers add the
+role checks of each command and turn a refusal into `Forbidden`.
+"""
 from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import object_session
 
 from .errors import Forbidden
 from .models import CaseRecord, TaskRecord, UserRecord
+from .policy import Access, case_access
 from .roles import Role
+from .timers import engine_now
 
-CASE_READERS = {Role.CASEWORKER, Role.SUPERVISOR, Role.COORDINATOR, Role.ADMIN}
 CASE_STARTERS = {Role.CASEWORKER, Role.SUPERVISOR}
 CASE_COORDINATORS = {Role.CASEWORKER, Role.SUPERVISOR, Role.COORDINATOR}
 OPERATORS = {Role.SUPERVISOR, Role.ADMIN}
@@ -15,16 +24,23 @@ def _holds(user: UserRecord, roles) -> bool:
     return bool(user.role_codes & {r.value for r in roles})
 
 
-def can_view_case(user: UserRecord, case: CaseRecord) -> bool:
-    """Staff of the case's own municipality whose role reads case files."""
-    return user.active and user.municipality_id == case.municipality_id and _holds(user, CASE_READERS)
+def access_to(user: UserRecord, case: CaseRecord, now: datetime | None = None) -> Access:
+    """The user's access to the case now (see `policy.case_access`)."""
+    return case_access(object_session(case), user, case, now or engine_now())
 
 
-def can_work_task(user: UserRecord, task: TaskRecord) -> bool:
-    """A task is worked by someone of its municipality who holds the role its lane names,
-    and, for a task offered to one member body, who works for that body."""
-    return (user.active and user.municipality_id == task.municipality_id and task.role in user.role_codes
-            and (task.candidate_body_id is None or task.candidate_body_id == user.organisation_id))
+def can_view_case(user: UserRecord, case: CaseRecord, now: datetime | None = None) -> bool:
+    return access_to(user, case, now).allowed
+
+
+def can_work_task(user: UserRecord, task: TaskRecord, now: datetime | None = None) -> bool:
+    """A task is worked by someone of its municipality who holds the role its lane names; a task
+    offered to one member body only by that body's people, and only while their basis holds."""
+    if not (user.active and user.municipality_id == task.municipality_id and task.role in user.role_codes):
+        return False
+    if task.candidate_body_id is None:
+        return True
+    return task.candidate_body_id == user.organisation_id and access_to(user, task.case, now).allowed
 
 
 def is_operator(user: UserRecord) -> bool:
@@ -32,20 +48,31 @@ def is_operator(user: UserRecord) -> bool:
     return user.active and _holds(user, OPERATORS)
 
 
-def require_case_view(user: UserRecord, case: CaseRecord) -> None:
-    if not can_view_case(user, case):
-        raise Forbidden("you may not see this case", element=case.reference)
+def require_case_view(user: UserRecord, case: CaseRecord, now: datetime | None = None) -> Access:
+    found = access_to(user, case, now)
+    if not found.allowed:
+        raise Forbidden("you have no basis to see this case", element=case.reference)
+    return found
 
 
-def require_task_work(user: UserRecord, task: TaskRecord) -> None:
-    if not can_work_task(user, task):
+def require_case_file(user: UserRecord, case: CaseRecord, now: datetime | None = None) -> Access:
+    """The whole case file, not only an action's packet."""
+    found = require_case_view(user, case, now)
+    if not found.full:
+        raise Forbidden("your basis covers only your support action's information", element=case.reference)
+    return found
+
+
+def require_task_work(user: UserRecord, task: TaskRecord, now: datetime | None = None) -> None:
+    if not can_work_task(user, task, now):
         raise Forbidden(f"task '{task.element_id}' needs the role '{task.role}'", element=task.element_id)
 
 
-def require_case_coordination(user: UserRecord, case: CaseRecord) -> None:
-    """Adding actions, recording consent changes and asking for reviews: the municipality's case staff."""
-    if not (can_view_case(user, case) and _holds(user, CASE_COORDINATORS)):
-        raise Forbidden("only case staff of the municipality may change this case", element=case.reference)
+def require_case_coordination(user: UserRecord, case: CaseRecord, now: datetime | None = None) -> None:
+    """Adding actions, recording consent changes and asking for reviews: case staff with the whole file."""
+    if not _holds(user, CASE_COORDINATORS):
+        raise Forbidden("only case staff may change this case", element=case.reference)
+    require_case_file(user, case, now)
 
 
 def require_council_work(user: UserRecord) -> None:
@@ -54,11 +81,10 @@ def require_council_work(user: UserRecord) -> None:
         raise Forbidden("only the coordinating body may run council business")
 
 
-def require_council_case(user: UserRecord, case: CaseRecord) -> None:
+def require_council_case(user: UserRecord, case: CaseRecord, now: datetime | None = None) -> None:
     """A coordinator may act on cases of their own municipality tabled at the council."""
     require_council_work(user)
-    if user.municipality_id != case.municipality_id:
-        raise Forbidden("this case belongs to another municipality", element=case.reference)
+    require_case_file(user, case, now)
 
 
 def require_admin(user: UserRecord, case: CaseRecord | None = None) -> None:
@@ -80,6 +106,6 @@ def require_case_start(user: UserRecord) -> None:
         raise Forbidden("only caseworkers and supervisors may open a case")
 
 
-def require_operator(user: UserRecord) -> None:
-    if not is_operator(user):
+def require_operator(user: UserRecord, case: CaseRecord | None = None) -> None:
+    if not is_operator(user) or (case is not None and case.municipality_id != user.municipality_id):
         raise Forbidden("only supervisors and administrators may retry a failed case")

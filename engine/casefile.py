@@ -70,6 +70,8 @@ class ConsentRecord(Base):
     decision: Mapped[str] = mapped_column(String(16))  # given, refused
     purposes: Mapped[list] = mapped_column(JSON, default=list)
     recipient_bodies: Mapped[str | None] = mapped_column(Text)
+    # The member bodies the consent names: they may see the case while it is in force.
+    recipient_body_ids: Mapped[list] = mapped_column(JSON, default=list)
     method: Mapped[str | None] = mapped_column(String(16))  # written, oral
     witness: Mapped[str | None] = mapped_column(String(200))
     form_version: Mapped[str] = mapped_column(String(64))
@@ -89,6 +91,7 @@ class DisclosureRecord(Base):
     recipient: Mapped[str] = mapped_column(String(300))
     basis: Mapped[str] = mapped_column(String(32))  # consent, council, life_protection, statute
     consent_id: Mapped[int | None] = mapped_column(ForeignKey("consents.id"))
+    action_id: Mapped[int | None] = mapped_column(ForeignKey("support_actions.id"))
     reason: Mapped[str | None] = mapped_column(Text)
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     recorded_at: Mapped[datetime]
@@ -190,3 +193,35 @@ class CouncilDecisionRecord(Base):
     recorded_at: Mapped[datetime]
 
     lead_body: Mapped[OrganisationRecord] = relationship(lazy="joined")
+
+
+class CaseStaffRecord(Base):
+    """Municipal staff working a case (opened it, took or was given one of its tasks): their basis to read it."""
+
+    __tablename__ = "case_staff"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    since: Mapped[datetime]
+
+
+class MeetingBodyRecord(Base):
+    """A member body attending a council meeting: its council members see that meeting's cases."""
+
+    __tablename__ = "meeting_bodies"
+
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("council_meetings.id"), primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), primary_key=True)
+
+
+class BreakGlassRecord(Base):
+    """An emergency opening of a case without another basis: written reason, limited time, logged."""
+
+    __tablename__ = "break_glass"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    opened_at: Mapped[datetime]
+    expires_at: Mapped[datetime]

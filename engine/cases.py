@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
 from . import access, audit
+from .casefile import CaseStaffRecord
 from .clock import DEFAULT_ZONE, Clock, local
 from .db import transaction
 from .errors import Conflict, Forbidden, InvalidState, NotFound
@@ -56,6 +57,7 @@ def start_case(session: Session, clock: Clock, actor: UserRecord, version: Proce
                           created_by_id=actor.id, created_at=now, updated_at=now)
         session.add(case)
         session.flush()
+        join_staff(session, case.id, actor, now)
         case.reference = f"{local(now, DEFAULT_ZONE).year}-{case.id:06d}"
         audit.record(session, clock, actor, "case.started", case_id=case.id, episode=episode,
                      previous_case=previous_case_id, process=version.process_id,
@@ -68,7 +70,7 @@ def complete_task(session: Session, clock: Clock, actor: UserRecord, task_id: in
     """Validate the form, complete the task and run the process on; a conflict changes nothing."""
     with transaction(session):
         task = _open_task(session, task_id)
-        access.require_task_work(actor, task)
+        access.require_task_work(actor, task, clock())
         if task.assignee_id not in (None, actor.id):
             raise Conflict(f"task '{task.element_id}' is claimed by someone else", element=task.element_id)
         case = task.case
@@ -84,6 +86,7 @@ def complete_task(session: Session, clock: Clock, actor: UserRecord, task_id: in
         now = clock()
         task.status, task.completed_at, task.completed_by_id = TaskStatus.COMPLETED, now, actor.id
         task.assignee_id = actor.id
+        join_staff(session, case.id, actor, now)
         session.add(FormSubmissionRecord(case_id=case.id, task_id=task.id, form_id=task.form_file,
                                          form_version=version.content_hash, data=data,
                                          submitted_by_id=actor.id, submitted_at=now))
@@ -102,10 +105,11 @@ def claim_task(session: Session, clock: Clock, actor: UserRecord, task_id: int) 
     """Take an open task of one's role so that nobody else works it."""
     with transaction(session):
         task = _open_task(session, task_id)
-        access.require_task_work(actor, task)
+        access.require_task_work(actor, task, clock())
         if task.assignee_id not in (None, actor.id):
             raise Conflict(f"task '{task.element_id}' is already claimed", element=task.element_id)
         task.assignee_id = actor.id
+        join_staff(session, task.case_id, actor, clock())
         _touch(task.case, clock)
         audit.record(session, clock, actor, "task.claimed", case_id=task.case_id, task_id=task.id,
                      element=task.element_id, name=task.name)
@@ -118,9 +122,10 @@ def assign_task(session: Session, clock: Clock, actor: UserRecord, task_id: int,
         task = _open_task(session, task_id)
         access.require_task_assignment(actor, task)
         assignee = session.get(UserRecord, assignee_id)
-        if assignee is None or not access.can_work_task(assignee, task):
+        if assignee is None or not access.can_work_task(assignee, task, clock()):
             raise Forbidden(f"this person may not work task '{task.element_id}'", element=task.element_id)
         task.assignee_id = assignee.id
+        join_staff(session, task.case_id, assignee, clock())
         _touch(task.case, clock)
         audit.record(session, clock, actor, "task.assigned", case_id=task.case_id, task_id=task.id,
                      element=task.element_id, name=task.name, assignee=assignee.id)
@@ -132,7 +137,7 @@ def unclaim_task(session: Session, clock: Clock, actor: UserRecord, task_id: int
     """Give a claimed task back to everyone of its role."""
     with transaction(session):
         task = _open_task(session, task_id)
-        access.require_task_work(actor, task)
+        access.require_task_work(actor, task, clock())
         if task.assignee_id != actor.id:
             raise Conflict(f"task '{task.element_id}' is not claimed by you", element=task.element_id)
         task.assignee_id = None
@@ -148,8 +153,7 @@ def retry_case(session: Session, clock: Clock, actor: UserRecord, case_id: int) 
         case = session.get(CaseRecord, case_id)
         if case is None:
             raise NotFound("no such case", element=str(case_id))
-        access.require_case_view(actor, case)
-        access.require_operator(actor)
+        access.require_operator(actor, case)
         if case.status != CaseStatus.ERROR:
             raise InvalidState("the case is not in the error state", element=case.reference)
         workflow = load_state(case.process_version.spec, case.workflow_state)
@@ -158,12 +162,12 @@ def retry_case(session: Session, clock: Clock, actor: UserRecord, case_id: int) 
     return case
 
 
-def load_case_for_update(session: Session, actor: UserRecord, case_id: int, require) -> tuple:
-    """A running case and its restored workflow, after `require(actor, case)` allowed the command."""
+def load_case_for_update(session: Session, clock: Clock, actor: UserRecord, case_id: int, require) -> tuple:
+    """A running case and its restored workflow, after `require(actor, case, now)` allowed the command."""
     case = session.get(CaseRecord, case_id)
     if case is None:
         raise NotFound("no such case", element=str(case_id))
-    require(actor, case)
+    require(actor, case, clock())
     if case.status in (CaseStatus.ERROR, CaseStatus.COMPLETED, CaseStatus.SUSPENDED):
         raise InvalidState(f"the case is {case.status.value}", element=case.reference)
     return case, load_state(case.process_version.spec, case.workflow_state)
@@ -264,6 +268,15 @@ def _workflow_data(data: dict, props: dict) -> dict:
         return {} if props.get(RECORD_PROPERTY) else dict(data)
     names = {n.strip() for n in listed.split(",") if n.strip()}
     return {k: v for k, v in data.items() if k in names}
+
+
+STAFF_ROLES = {"caseworker", "supervisor"}
+
+
+def join_staff(session: Session, case_id: int, user: UserRecord, now) -> None:
+    """Caseworkers and supervisors who work a case gain the staff basis to read its file."""
+    if user.role_codes & STAFF_ROLES and session.get(CaseStaffRecord, (case_id, user.id)) is None:
+        session.add(CaseStaffRecord(case_id=case_id, user_id=user.id, since=now))
 
 
 def _touch(case: CaseRecord, clock: Clock) -> None:

@@ -82,7 +82,7 @@ def record_decision(session: Session, clock: Clock, actor: UserRecord, meeting_i
         if values["next_review_on"] < meeting.held_on:
             raise FormInvalid([FieldError("next_review_on", "minimum", {"limit": meeting.held_on.isoformat()})],
                               element="council_decision")
-        case, workflow = load_case_for_update(session, actor, case_id, access.require_council_case)
+        case, workflow = load_case_for_update(session, clock, actor, case_id, access.require_council_case)
         lead = member_body(session, case.municipality_id, values["lead_body_id"], "lead_body_id",
                            "council_decision")
         revised = session.scalar(select(CouncilDecisionRecord.id).where(

@@ -13,7 +13,6 @@ from .casefile import (
     ActionStatus,
     ActionTypeRecord,
     ConsentRecord,
-    DisclosureRecord,
     SupportActionRecord,
 )
 from .cases import advance, load_case_for_update, start_case
@@ -21,7 +20,7 @@ from .clock import DEFAULT_ZONE, Clock
 from .db import transaction
 from .errors import FieldError, FormInvalid, InvalidState, NotFound
 from .models import CaseRecord, CaseStatus, ProcessVersionRecord, UserRecord
-from .records import current_consent_id, member_body
+from .records import disclose, member_body, sharing_basis
 from .workflow import deliver_message, fire_timers, load_state
 
 ZONE = ZoneInfo(DEFAULT_ZONE)
@@ -80,9 +79,9 @@ def create_action(session: Session, clock: Clock, actor: UserRecord, case: CaseR
                                  due_at=due, created_by_id=actor.id, created_at=now)
     session.add(action)
     session.flush()
-    consent_id = current_consent_id(session, case.id)
-    session.add(DisclosureRecord(case_id=case.id, recipient=body.name, basis="consent" if consent_id else "council",
-                                 consent_id=consent_id, reason=kind.name, recorded_by_id=actor.id, recorded_at=now))
+    basis, consent_id = sharing_basis(session, case.id)
+    disclose(session, clock, actor, case.id, body.name, basis, consent_id=consent_id, action_id=action.id,
+             reason=kind.name)
     audit.record(session, clock, actor, "action.added", case_id=case.id, action_id=action.id, type=kind.code,
                  body=body.id)
     return action
@@ -98,7 +97,7 @@ def add_support_action(session: Session, clock: Clock, actor: UserRecord, case_i
     """Add an action from the catalogue to a running case at any time; its owner body is asked to accept."""
     values = parse(ActionInput(), data, "support_action")
     with transaction(session):
-        case, workflow = load_case_for_update(session, actor, case_id, access.require_case_coordination)
+        case, workflow = load_case_for_update(session, clock, actor, case_id, access.require_case_coordination)
         action = create_action(session, clock, actor, case, values)
         advance(session, clock, actor, case, workflow,
                 lambda: deliver_message(workflow, "support_action_added", action_message(action)))
@@ -113,7 +112,7 @@ def withdraw_consent(session: Session, clock: Clock, actor: UserRecord, consent_
             raise NotFound("no such consent", element=str(consent_id))
         if consent.decision != "given" or consent.withdrawn_at is not None:
             raise InvalidState("this consent is not in force", element=str(consent_id))
-        case, workflow = load_case_for_update(session, actor, consent.case_id, access.require_case_coordination)
+        case, workflow = load_case_for_update(session, clock, actor, consent.case_id, access.require_case_coordination)
         consent.withdrawn_at = clock()
         audit.record(session, clock, actor, "consent.withdrawn", case_id=case.id, consent=consent.id)
         advance(session, clock, actor, case, workflow,
@@ -124,7 +123,7 @@ def withdraw_consent(session: Session, clock: Clock, actor: UserRecord, consent_
 def request_review(session: Session, clock: Clock, actor: UserRecord, case_id: int) -> CaseRecord:
     """Bring the next follow-up review forward to now."""
     with transaction(session):
-        case, workflow = load_case_for_update(session, actor, case_id, access.require_case_coordination)
+        case, workflow = load_case_for_update(session, clock, actor, case_id, access.require_case_coordination)
         audit.record(session, clock, actor, "review.requested", case_id=case.id)
         advance(session, clock, actor, case, workflow,
                 lambda: deliver_message(workflow, "review_requested", {"requested_by": actor.id}))
@@ -150,7 +149,7 @@ def reopen_case(session: Session, clock: Clock, actor: UserRecord, case_id: int,
     previous = session.get(CaseRecord, case_id)
     if previous is None:
         raise NotFound("no such case", element=str(case_id))
-    access.require_case_view(actor, previous)
+    access.require_case_view(actor, previous, clock())
     if previous.status != CaseStatus.COMPLETED:
         raise InvalidState("only a closed case can be reopened", element=previous.reference)
     latest = previous.episode

@@ -54,3 +54,19 @@ def _field_error(error: jsonschema.ValidationError) -> FieldError:
     if code in ("oneOf", "anyOf", "const"):
         code = "enum"
     return FieldError(field=".".join(path) or "_form", code=str(code), params=params)
+
+
+SPECIAL_CARE_KEY = "x-special-care"
+MASK = "（要配慮個人情報）"
+
+
+def special_care_fields(schema: dict) -> set[str]:
+    """Fields the form marks as special-care personal information (要配慮個人情報)."""
+    return {name for name, prop in schema.get("properties", {}).items() if prop.get(SPECIAL_CARE_KEY)}
+
+
+def mask_special_care(schema: dict, data: dict) -> dict:
+    """A copy of submitted data with special-care fields replaced by a marker (never the value)."""
+    hidden = special_care_fields(schema)
+    return {name: (MASK if name in hidden and value not in (None, "", [], False) else value)
+            for name, value in data.items()}

@@ -1,6 +1,7 @@
 """Read side: inbox lists and the case file, served from projection tables, never from workflows."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 from sqlalchemy import or_, select
@@ -10,10 +11,12 @@ from . import access, audit
 from .clock import Clock
 from .db import transaction
 from .errors import NotFound
+from .policy import Access
 from .casefile import (
     ActionTypeRecord,
     AgendaItemRecord,
     AssessmentRecord,
+    CaseStaffRecord,
     ConsentRecord,
     CouncilDecisionRecord,
     DisclosureRecord,
@@ -22,6 +25,7 @@ from .casefile import (
     PersonRecord,
     SupportActionRecord,
 )
+from .forms import mask_special_care
 from .models import AuditRecord, CaseRecord, FormSubmissionRecord, TaskRecord, TaskStatus, UserRecord
 
 INBOX_LIMIT = 200
@@ -51,10 +55,12 @@ def available_tasks(session: Session, user: UserRecord) -> list[TaskRecord]:
 
 def recent_cases(session: Session, user: UserRecord, limit: int = 50) -> list[CaseRecord]:
     """The municipality's most recently changed cases, for staff who may read case files."""
-    if not user.role_codes & {r.value for r in access.CASE_READERS}:
-        return []
+    mine = select(CaseStaffRecord.case_id).where(CaseStaffRecord.user_id == user.id)
+    visible = CaseRecord.id.in_(mine)
+    if "coordinator" in user.role_codes:
+        visible = visible | CaseRecord.id.in_(select(AgendaItemRecord.case_id))
     return list(session.scalars(
-        select(CaseRecord).where(CaseRecord.municipality_id == user.municipality_id)
+        select(CaseRecord).where(CaseRecord.municipality_id == user.municipality_id, visible)
         .order_by(CaseRecord.updated_at.desc(), CaseRecord.id.desc()).limit(limit)
     ))
 
@@ -73,25 +79,31 @@ class CaseFile:
     decisions: list[CouncilDecisionRecord] = field(default_factory=list)
     agenda: list[AgendaItemRecord] = field(default_factory=list)
     disclosures: list[DisclosureRecord] = field(default_factory=list)
+    access: Access | None = None
+    # What each submission shows this reader: special-care fields masked unless their role needs them.
+    submission_data: dict[int, dict] = field(default_factory=dict)
+    wishes: str | None = None  # the person's wishes (意向), which every support action must follow
 
 
 def view_case(session: Session, clock: Clock, user: UserRecord, case_id: int, part: str = "summary") -> CaseFile:
-    """Open a case file for reading; the read is audited, allowed or not."""
+    """Open a case file for reading; the read is audited with its basis, allowed or not."""
     with transaction(session):
         case = session.get(CaseRecord, case_id)
         if case is None:
             raise NotFound("no such case", element=str(case_id))
-        allowed = access.can_view_case(user, case)
-        audit.record(session, clock, user, "case.viewed" if allowed else "case.view_refused",
-                     case_id=case.id, part=part)
-    access.require_case_view(user, case)
+        found = access.access_to(user, case, clock())
+        audit.record(session, clock, user, "case.viewed" if found.allowed else "case.view_refused", case_id=case.id,
+                     part=part if found.full or not found.allowed else "packet",
+                     basis=found.basis.value if found.basis else None, on=found.detail)
+    access.require_case_view(user, case, clock())
+    if not found.full:
+        return _packet(session, user, case, found)
+    submissions = _rows(session, FormSubmissionRecord, FormSubmissionRecord.case_id == case.id,
+                        FormSubmissionRecord.submitted_at)
     return CaseFile(
         case=case,
-        tasks=list(session.scalars(select(TaskRecord).where(TaskRecord.case_id == case.id)
-                                   .order_by(TaskRecord.created_at, TaskRecord.id))),
-        submissions=list(session.scalars(select(FormSubmissionRecord)
-                                         .where(FormSubmissionRecord.case_id == case.id)
-                                         .order_by(FormSubmissionRecord.submitted_at, FormSubmissionRecord.id))),
+        tasks=_rows(session, TaskRecord, TaskRecord.case_id == case.id, TaskRecord.created_at),
+        submissions=submissions,
         timeline=audit.case_timeline(session, case.id),
         person=session.get(PersonRecord, case.person_id) if case.person_id else None,
         episodes=_rows(session, CaseRecord, CaseRecord.person_id == case.person_id, CaseRecord.episode)
@@ -106,6 +118,45 @@ def view_case(session: Session, clock: Clock, user: UserRecord, case_id: int, pa
         agenda=_rows(session, AgendaItemRecord, AgendaItemRecord.case_id == case.id, AgendaItemRecord.tabled_at),
         disclosures=_rows(session, DisclosureRecord, DisclosureRecord.case_id == case.id,
                           DisclosureRecord.recorded_at),
+        access=found,
+        submission_data={s.id: _visible(case, s, found.special_care) for s in submissions},
+        wishes=_wishes(submissions),
+    )
+
+
+def _visible(case: CaseRecord, submission: FormSubmissionRecord, special_care: bool) -> dict:
+    if special_care:
+        return dict(submission.data)
+    schema = json.loads(case.process_version.files.get(submission.form_id, "{}"))
+    return mask_special_care(schema, submission.data)
+
+
+def _wishes(submissions: list[FormSubmissionRecord]) -> str | None:
+    for submission in reversed(submissions):
+        if submission.data.get("wishes"):
+            return submission.data["wishes"]
+    return None
+
+
+def _packet(session: Session, user: UserRecord, case: CaseRecord, found: Access) -> CaseFile:
+    """The minimum-necessary packet for a member body acting on a support action: who, what they
+    asked for, the plan and the body's own actions; no history, assessments or special-care data."""
+    body = user.organisation_id
+    own_actions = _rows(session, SupportActionRecord, (SupportActionRecord.case_id == case.id)
+                        & (SupportActionRecord.owner_body_id == body), SupportActionRecord.created_at)
+    submissions = _rows(session, FormSubmissionRecord, FormSubmissionRecord.case_id == case.id,
+                        FormSubmissionRecord.submitted_at)
+    return CaseFile(
+        case=case,
+        tasks=[t for t in _rows(session, TaskRecord, TaskRecord.case_id == case.id, TaskRecord.created_at)
+               if t.candidate_body_id == body],
+        submissions=[], timeline=[],
+        person=session.get(PersonRecord, case.person_id) if case.person_id else None,
+        actions=own_actions,
+        decisions=_rows(session, CouncilDecisionRecord, CouncilDecisionRecord.case_id == case.id,
+                        CouncilDecisionRecord.recorded_at)[-1:],
+        access=found,
+        wishes=_wishes(submissions),
     )
 
 
@@ -133,10 +184,10 @@ def view_task(session: Session, clock: Clock, user: UserRecord, task_id: int) ->
         task = session.get(TaskRecord, task_id)
         if task is None:
             raise NotFound("no such task", element=str(task_id))
-        allowed = access.can_work_task(user, task)
+        allowed = access.can_work_task(user, task, clock())
         audit.record(session, clock, user, "task.viewed" if allowed else "task.view_refused",
                      case_id=task.case_id, task_id=task.id, part="task")
-    access.require_task_work(user, task)
+    access.require_task_work(user, task, clock())
     return task
 
 

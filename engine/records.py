@@ -63,6 +63,19 @@ def member_body(session: Session, municipality_id: int, body_id, field: str, ele
     return body
 
 
+def disclose(session: Session, clock: Clock, actor: UserRecord, case_id: int, recipient: str, basis: str, *,
+             consent_id: int | None = None, action_id: int | None = None, reason: str | None = None) -> None:
+    """Log that case data reached another body, with the legal basis it reached it on."""
+    session.add(DisclosureRecord(case_id=case_id, recipient=recipient, basis=basis, consent_id=consent_id,
+                                 action_id=action_id, reason=reason, recorded_by_id=actor.id, recorded_at=clock()))
+
+
+def sharing_basis(session: Session, case_id: int) -> tuple[str, int | None]:
+    """Consent when one is in force (with its id), otherwise the council's statutory basis."""
+    consent_id = current_consent_id(session, case_id)
+    return ("consent", consent_id) if consent_id else ("council", None)
+
+
 def _flags(data: dict) -> list[str]:
     return list(data.get("special_care") or [])
 
@@ -130,9 +143,8 @@ def record_assessment(ctx: RecordContext, data: dict) -> dict:
 def record_crisis(ctx: RecordContext, data: dict) -> dict:
     recipient = data.get("bodies_informed") or data.get("shared_with")
     if recipient:
-        ctx.session.add(DisclosureRecord(case_id=ctx.case.id, recipient=recipient, basis="life_protection",
-                                         reason=data.get("life_protection_reason"), recorded_by_id=ctx.actor.id,
-                                         recorded_at=ctx.clock()))
+        disclose(ctx.session, ctx.clock, ctx.actor, ctx.case.id, recipient, "life_protection",
+                 reason=data.get("life_protection_reason"))
     return {"crisis_recorded": True}
 
 
@@ -140,6 +152,9 @@ def _consent(ctx: RecordContext, data: dict) -> dict:
     decision = data.get("consent_decision", data.get("decision"))
     consent = ConsentRecord(case_id=ctx.case.id, person_id=ctx.case.person_id, decision=decision,
                             purposes=list(data.get("purposes") or []), recipient_bodies=data.get("recipient_bodies"),
+                            recipient_body_ids=[member_body(ctx.session, ctx.case.municipality_id, body_id,
+                                                            "recipient_body_ids", ctx.task.element_id).id
+                                                for body_id in data.get("recipient_body_ids") or []],
                             method=data.get("method"), witness=data.get("witness"),
                             form_version=ctx.version.content_hash,
                             valid_from=date.fromisoformat(data["consent_date"]) if data.get("consent_date") else None,
@@ -172,9 +187,8 @@ def record_tabling(ctx: RecordContext, data: dict) -> dict:
     session.add(AgendaItemRecord(meeting_id=meeting.id, case_id=case.id, basis=basis, note=note or None,
                                  tabled_at=ctx.clock()))
     consent_id = current_consent_id(session, case.id) if basis == "consent" else None
-    session.add(DisclosureRecord(case_id=case.id, recipient=meeting.title,
-                                 basis="consent" if consent_id else "council", consent_id=consent_id,
-                                 recorded_by_id=ctx.actor.id, recorded_at=ctx.clock()))
+    disclose(session, ctx.clock, ctx.actor, case.id, meeting.title, "consent" if consent_id else "council",
+             consent_id=consent_id)
     audit.record(session, ctx.clock, ctx.actor, "case.tabled", case_id=case.id, meeting=meeting.id, basis=basis)
     return {"meeting_id": meeting.id, "council_basis": basis}
 
@@ -208,14 +222,10 @@ def record_action_reassign(ctx: RecordContext, data: dict) -> dict:
     body = member_body(ctx.session, ctx.case.municipality_id, data.get("owner_body_id"), "owner_body_id",
                        ctx.task.element_id)
     action.owner_body_id, action.status = body.id, ActionStatus.PROPOSED
-    ctx.session.add(DisclosureRecord(case_id=ctx.case.id, recipient=body.name, basis=_sharing_basis(ctx),
-                                     consent_id=current_consent_id(ctx.session, ctx.case.id),
-                                     recorded_by_id=ctx.actor.id, recorded_at=ctx.clock()))
+    basis, consent_id = sharing_basis(ctx.session, ctx.case.id)
+    disclose(ctx.session, ctx.clock, ctx.actor, ctx.case.id, body.name, basis, consent_id=consent_id,
+             action_id=action.id, reason=action.action_type.name)
     return {"action_owner_body_id": body.id}
-
-
-def _sharing_basis(ctx: RecordContext) -> str:
-    return "consent" if current_consent_id(ctx.session, ctx.case.id) else "council"
 
 
 @writer("action_contact")
@@ -248,9 +258,8 @@ def record_referral_out(ctx: RecordContext, data: dict) -> dict:
     basis = REFERRAL_BASES.get(data.get("referral_basis"))
     if basis and data.get("receiving_body"):
         consent_id = current_consent_id(ctx.session, ctx.case.id) if basis == "consent" else None
-        ctx.session.add(DisclosureRecord(case_id=ctx.case.id, recipient=data["receiving_body"], basis=basis,
-                                         consent_id=consent_id, reason=data.get("scheme"),
-                                         recorded_by_id=ctx.actor.id, recorded_at=ctx.clock()))
+        disclose(ctx.session, ctx.clock, ctx.actor, ctx.case.id, data["receiving_body"], basis,
+                 consent_id=consent_id, reason=data.get("scheme"))
     return {}
 
 

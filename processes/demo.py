@@ -13,6 +13,15 @@ from tsunagu.engine.casefile import ActionTypeRecord, AgendaItemRecord
 from tsunagu.engine.clock import Clock
 from tsunagu.engine.db import transaction
 from tsunagu.engine.errors import DemoRefused
+from tsunagu.engine.governance import (
+    DEFAULT_PLEDGE,
+    CouncilMemberRecord,
+    CouncilMunicipalityRecord,
+    CouncilRecord,
+    PledgeAcceptanceRecord,
+    current_pledge,
+    publish_pledge,
+)
 from tsunagu.engine.models import CaseRecord, MunicipalityRecord
 from tsunagu.engine.queries import open_tasks_of_case
 from tsunagu.engine.users import create_user
@@ -54,6 +63,17 @@ def load_demo(session: Session, clock: Clock, process_dir: Path) -> bool:
             for username, display, roles, body in DEMO_USERS
         }
         deploy_folder_tree(session, process_dir, clock)
+        publish_pledge(session, clock, town.id, DEFAULT_PLEDGE)
+        council = CouncilRecord(name="つなぐ市孤独・孤立対策地域協議会", established_on=date(2024, 4, 1),
+                                coordinating_body_id=bodies["fukushi"].id)
+        session.add(council)
+        session.flush()
+        session.add(CouncilMunicipalityRecord(council_id=council.id, municipality_id=town.id))
+        session.add_all(CouncilMemberRecord(council_id=council.id, organisation_id=b.id) for b in bodies.values())
+        # Demo users have read the secrecy pledge, so a newcomer reaches the inbox at once.
+        pledge = current_pledge(session, town.id)
+        session.add_all(PledgeAcceptanceRecord(user_id=u.id, pledge_id=pledge.id, accepted_at=clock())
+                        for u in people.values())
     _demo_cases(session, clock, latest_version(session, MAIN_PROCESS), people, bodies)
     return True
 
@@ -74,7 +94,7 @@ def _assessment(lonely: int, ucla: tuple[int, int, int]) -> dict:
 
 
 CONSENT = {"consent_decision": "given", "purposes": ["support_planning", "information_sharing", "council"],
-           "recipient_bodies": "市社会福祉協議会、NPO法人 つながる居場所", "method": "written"}
+           "method": "written"}
 
 
 def _step(session, clock, actor, case: CaseRecord, element: str, data: dict) -> None:
@@ -100,7 +120,8 @@ def _demo_cases(session, clock, version, people, bodies) -> None:
     _step(session, clock, worker, third, "intake", _intake("大野 陽介", "オオノ ヨウスケ", channel="counter",
                                                            birth_year=1990, household="with_family"))
     _step(session, clock, worker, third, "baseline_assessment", _assessment(5, (4, 3, 3)))
-    _step(session, clock, worker, third, "consent_capture", {**CONSENT, "consent_date": today.isoformat()})
+    _step(session, clock, worker, third, "consent_capture", {**CONSENT, "consent_date": today.isoformat(),
+                                                              "recipient_body_ids": [bodies["shakyo"].id]})
     meeting_day = today + timedelta(days=7)
     _step(session, clock, coordinator, third, "table_case", {
         "meeting_date": meeting_day.isoformat(), "basis": "consent",
@@ -110,7 +131,8 @@ def _demo_cases(session, clock, version, people, bodies) -> None:
     fourth = cases.start_case(session, clock, supervisor, version, "T.Y. さん（アウトリーチ）")
     _step(session, clock, supervisor, fourth, "intake", _intake("田村 洋一", "タムラ ヨウイチ", channel="outreach"))
     _step(session, clock, supervisor, fourth, "baseline_assessment", _assessment(4, (3, 4, 3)))
-    _step(session, clock, supervisor, fourth, "consent_capture", {**CONSENT, "consent_date": today.isoformat()})
+    _step(session, clock, supervisor, fourth, "consent_capture", {**CONSENT, "consent_date": today.isoformat(),
+                                                              "recipient_body_ids": [bodies["shakyo"].id]})
     _step(session, clock, coordinator, fourth, "table_case", {
         "meeting_date": today.isoformat(), "basis": "consent",
         "issues": "妻を亡くし一人暮らし。食事が十分に摂れていない。", "wishes_summary": "放っておいてほしいが、食事は心配。"})

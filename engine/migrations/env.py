@@ -2,7 +2,7 @@
 from alembic import context
 
 from tsunagu.engine.db import make_engine
-from tsunagu.engine import casefile, operations  # noqa: F401  (registers their tables)
+from tsunagu.engine import casefile, governance, operations  # noqa: F401  (registers their tables)
 from tsunagu.engine.models import Base
 
 config = context.config

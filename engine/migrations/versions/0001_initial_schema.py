@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 13:32:43.749090
+Create Date: 2026-11-27 13:43:29.091586
 """
 from alembic import op
 import sqlalchemy as sa
@@ -81,6 +81,16 @@ def upgrade() -> None:
     with op.batch_alter_table('persons', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_persons_municipality_id'), ['municipality_id'], unique=False)
 
+    op.create_table('pledge_texts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('municipality_id', sa.Integer(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['municipality_id'], ['municipalities.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('municipality_id', 'version')
+    )
     op.create_table('action_types',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('municipality_id', sa.Integer(), nullable=False),
@@ -93,6 +103,21 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['municipality_id'], ['municipalities.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('municipality_id', 'code')
+    )
+    op.create_table('councils',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=300), nullable=False),
+    sa.Column('established_on', sa.Date(), nullable=False),
+    sa.Column('coordinating_body_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['coordinating_body_id'], ['organisations.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    op.create_table('meeting_bodies',
+    sa.Column('meeting_id', sa.Integer(), nullable=False),
+    sa.Column('organisation_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['meeting_id'], ['council_meetings.id'], ),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], ),
+    sa.PrimaryKeyConstraint('meeting_id', 'organisation_id')
     )
     op.create_table('users',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -145,11 +170,55 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_cases_next_timer_at'), ['next_timer_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_person_id'), ['person_id'], unique=False)
 
+    op.create_table('council_members',
+    sa.Column('council_id', sa.Integer(), nullable=False),
+    sa.Column('organisation_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['council_id'], ['councils.id'], ),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], ),
+    sa.PrimaryKeyConstraint('council_id', 'organisation_id')
+    )
+    op.create_table('council_municipalities',
+    sa.Column('council_id', sa.Integer(), nullable=False),
+    sa.Column('municipality_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['council_id'], ['councils.id'], ),
+    sa.ForeignKeyConstraint(['municipality_id'], ['municipalities.id'], ),
+    sa.PrimaryKeyConstraint('council_id', 'municipality_id')
+    )
+    op.create_table('pledge_acceptances',
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('pledge_id', sa.Integer(), nullable=False),
+    sa.Column('accepted_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['pledge_id'], ['pledge_texts.id'], ),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], ),
+    sa.PrimaryKeyConstraint('user_id', 'pledge_id')
+    )
     op.create_table('user_roles',
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('role', sa.String(length=32), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('user_id', 'role')
+    )
+    op.create_table('break_glass',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('opened_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('break_glass', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_break_glass_case_id'), ['case_id'], unique=False)
+
+    op.create_table('case_staff',
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('since', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], ),
+    sa.PrimaryKeyConstraint('case_id', 'user_id')
     )
     op.create_table('consents',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -158,6 +227,7 @@ def upgrade() -> None:
     sa.Column('decision', sa.String(length=16), nullable=False),
     sa.Column('purposes', sa.JSON(), nullable=False),
     sa.Column('recipient_bodies', sa.Text(), nullable=True),
+    sa.Column('recipient_body_ids', sa.JSON(), nullable=False),
     sa.Column('method', sa.String(length=16), nullable=True),
     sa.Column('witness', sa.String(length=200), nullable=True),
     sa.Column('form_version', sa.String(length=64), nullable=False),
@@ -304,23 +374,6 @@ def upgrade() -> None:
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.create_index('ix_audit_case_at', ['case_id', 'at'], unique=False)
 
-    op.create_table('disclosures',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('case_id', sa.Integer(), nullable=False),
-    sa.Column('recipient', sa.String(length=300), nullable=False),
-    sa.Column('basis', sa.String(length=32), nullable=False),
-    sa.Column('consent_id', sa.Integer(), nullable=True),
-    sa.Column('reason', sa.Text(), nullable=True),
-    sa.Column('recorded_by_id', sa.Integer(), nullable=False),
-    sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ),
-    sa.ForeignKeyConstraint(['consent_id'], ['consents.id'], ),
-    sa.ForeignKeyConstraint(['recorded_by_id'], ['users.id'], ),
-    sa.PrimaryKeyConstraint('id')
-    )
-    with op.batch_alter_table('disclosures', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_disclosures_case_id'), ['case_id'], unique=False)
-
     op.create_table('form_submissions',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('case_id', sa.Integer(), nullable=False),
@@ -390,11 +443,34 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_support_actions_case_id'), ['case_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_support_actions_owner_body_id'), ['owner_body_id'], unique=False)
 
+    op.create_table('disclosures',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('recipient', sa.String(length=300), nullable=False),
+    sa.Column('basis', sa.String(length=32), nullable=False),
+    sa.Column('consent_id', sa.Integer(), nullable=True),
+    sa.Column('action_id', sa.Integer(), nullable=True),
+    sa.Column('reason', sa.Text(), nullable=True),
+    sa.Column('recorded_by_id', sa.Integer(), nullable=False),
+    sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['action_id'], ['support_actions.id'], ),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ),
+    sa.ForeignKeyConstraint(['consent_id'], ['consents.id'], ),
+    sa.ForeignKeyConstraint(['recorded_by_id'], ['users.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('disclosures', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_disclosures_case_id'), ['case_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('disclosures', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_disclosures_case_id'))
+
+    op.drop_table('disclosures')
     with op.batch_alter_table('support_actions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_support_actions_owner_body_id'))
         batch_op.drop_index(batch_op.f('ix_support_actions_case_id'))
@@ -409,10 +485,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_form_submissions_case_id'))
 
     op.drop_table('form_submissions')
-    with op.batch_alter_table('disclosures', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_disclosures_case_id'))
-
-    op.drop_table('disclosures')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_case_at')
 
@@ -447,7 +519,15 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_consents_case_id'))
 
     op.drop_table('consents')
+    op.drop_table('case_staff')
+    with op.batch_alter_table('break_glass', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_break_glass_case_id'))
+
+    op.drop_table('break_glass')
     op.drop_table('user_roles')
+    op.drop_table('pledge_acceptances')
+    op.drop_table('council_municipalities')
+    op.drop_table('council_members')
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_cases_person_id'))
         batch_op.drop_index(batch_op.f('ix_cases_next_timer_at'))
@@ -455,7 +535,10 @@ def downgrade() -> None:
 
     op.drop_table('cases')
     op.drop_table('users')
+    op.drop_table('meeting_bodies')
+    op.drop_table('councils')
     op.drop_table('action_types')
+    op.drop_table('pledge_texts')
     with op.batch_alter_table('persons', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_persons_municipality_id'))
 
