@@ -16,6 +16,7 @@ SUBJECTS = {
     "task_due_soon": {"ja": "期限が近いタスク「{task}」（ケース {case}）", "en": "Task “{task}” is due soon (case {case})"},
     "task_overdue": {"ja": "期限を過ぎたタスク「{task}」（ケース {case}）", "en": "Task “{task}” is overdue (case {case})"},
     "task_escalated": {"ja": "エスカレーション「{task}」（ケース {case}）", "en": "Escalation “{task}” (case {case})"},
+    "break_glass": {"ja": "緊急閲覧: {user} がケース {case} を開きました", "en": "Break-glass: {user} opened case {case}"},
 }
 # A user task's `notify` property: who hears about it when it is created.
 NOTIFY_PROPERTY = "notify"
@@ -115,3 +116,18 @@ def recent_notifications(session: Session, user: UserRecord, limit: int = 50) ->
 def mark_all_read(session: Session, clock: Clock, user: UserRecord) -> None:
     session.execute(update(NotificationRecord).where(
         NotificationRecord.user_id == user.id, NotificationRecord.read_at.is_(None)).values(read_at=clock()))
+
+
+def notify_break_glass(session: Session, clock: Clock, case, actor: UserRecord) -> None:
+    """Tell the coordinating body's staff that someone opened a case by break-glass."""
+    coordinators = session.scalars(select(UserRecord).join(UserRoleRecord).where(
+        UserRecord.municipality_id == case.municipality_id, UserRecord.active.is_(True),
+        UserRoleRecord.role == Role.COORDINATOR.value)).all()
+    now = clock()
+    for user in coordinators:
+        language = user.locale if user.locale in ("ja", "en") else "ja"
+        subject = SUBJECTS["break_glass"][language].format(user=actor.display_name, case=case.reference)
+        session.add(NotificationRecord(user_id=user.id, kind="break_glass", case_id=case.id, subject=subject,
+                                       created_at=now, mail_to=user.email,
+                                       mail_status="pending" if user.email else None,
+                                       mail_next_attempt_at=now if user.email else None))

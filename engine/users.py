@@ -34,6 +34,14 @@ def create_user(session: Session, clock: Clock, *, municipality_id: int, usernam
     return user
 
 
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """Check a password in constant-ish time, also when there is no such user."""
+    try:
+        return _HASHER.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
 def authenticate(session: Session, username: str, password: str) -> UserRecord | None:
     """Return the active user whose password matches, else None."""
     user = session.scalar(select(UserRecord).where(UserRecord.username == username))

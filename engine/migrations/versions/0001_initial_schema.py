@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 13:43:29.091586
+Create Date: 2026-11-27 13:45:53.679358
 """
 from alembic import op
 import sqlalchemy as sa
@@ -129,6 +129,10 @@ def upgrade() -> None:
     sa.Column('password_hash', sa.String(length=200), nullable=False),
     sa.Column('locale', sa.String(length=8), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('failed_logins', sa.Integer(), nullable=False),
+    sa.Column('locked_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('totp_secret', sa.String(length=64), nullable=True),
+    sa.Column('totp_enabled', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['municipality_id'], ['municipalities.id'], ),
     sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], ),

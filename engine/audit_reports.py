@@ -1,0 +1,59 @@
+"""Reading the audit trail: who accessed a case (for the coordinating body), and the full export."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import access, audit
+from .clock import Clock
+from .db import transaction
+from .errors import Forbidden, NotFound
+from .models import AuditRecord, CaseRecord, UserRecord
+from .roles import Role
+
+ACCESS_ACTIONS = ("case.viewed", "case.view_refused", "task.viewed", "task.view_refused", "case.break_glass",
+                  "case.exported", "case.printed", "case.access_log_viewed")
+
+
+def who_accessed(session: Session, clock: Clock, user: UserRecord, case_id: int) -> list[AuditRecord]:
+    """Every read of a case, newest first: for the coordinating body and supervisors with a basis."""
+    with transaction(session):
+        case = session.get(CaseRecord, case_id)
+        if case is None:
+            raise NotFound("no such case", element=str(case_id))
+        if not user.role_codes & {Role.COORDINATOR.value, Role.SUPERVISOR.value}:
+            raise Forbidden("only the coordinating body and supervisors see who accessed a case")
+        access.require_case_file(user, case, clock())
+        audit.record(session, clock, user, "case.access_log_viewed", case_id=case.id)
+    return list(session.scalars(select(AuditRecord).where(
+        AuditRecord.case_id == case.id, AuditRecord.action.in_(ACCESS_ACTIONS))
+        .order_by(AuditRecord.at.desc(), AuditRecord.id.desc())))
+
+
+EXPORT_COLUMNS = ("id", "at", "actor_id", "actor", "action", "case_id", "case_reference", "task_id", "detail")
+
+
+def export_audit_csv(session: Session, clock: Clock, admin: UserRecord) -> str:
+    """The municipality's whole audit log as CSV, for an administrator; the export itself is logged."""
+    access.require_admin(admin)
+    with transaction(session):
+        audit.record(session, clock, admin, "audit.exported")
+    rows = session.execute(
+        select(AuditRecord, UserRecord.username, CaseRecord.reference)
+        .outerjoin(UserRecord, UserRecord.id == AuditRecord.actor_id)
+        .outerjoin(CaseRecord, CaseRecord.id == AuditRecord.case_id)
+        .where((CaseRecord.municipality_id == admin.municipality_id)
+               | (UserRecord.municipality_id == admin.municipality_id))
+        .order_by(AuditRecord.at, AuditRecord.id))
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(EXPORT_COLUMNS)
+    for record, username, reference in rows:
+        writer.writerow((record.id, record.at.isoformat(), record.actor_id or "", username or "", record.action,
+                         record.case_id or "", reference or "", record.task_id or "",
+                         json.dumps(record.detail, ensure_ascii=False, sort_keys=True)))
+    return out.getvalue()
