@@ -98,25 +98,25 @@ def view_case(session: Session, clock: Clock, user: UserRecord, case_id: int, pa
     access.require_case_view(user, case, clock())
     if not found.full:
         return _packet(session, user, case, found)
-    submissions = _rows(session, FormSubmissionRecord, FormSubmissionRecord.case_id == case.id,
+    submissions = rows(session, FormSubmissionRecord, FormSubmissionRecord.case_id == case.id,
                         FormSubmissionRecord.submitted_at)
     return CaseFile(
         case=case,
-        tasks=_rows(session, TaskRecord, TaskRecord.case_id == case.id, TaskRecord.created_at),
+        tasks=rows(session, TaskRecord, TaskRecord.case_id == case.id, TaskRecord.created_at),
         submissions=submissions,
         timeline=audit.case_timeline(session, case.id),
         person=session.get(PersonRecord, case.person_id) if case.person_id else None,
-        episodes=_rows(session, CaseRecord, CaseRecord.person_id == case.person_id, CaseRecord.episode)
+        episodes=rows(session, CaseRecord, CaseRecord.person_id == case.person_id, CaseRecord.episode)
         if case.person_id else [case],
-        assessments=_rows(session, AssessmentRecord, AssessmentRecord.person_id == case.person_id,
+        assessments=rows(session, AssessmentRecord, AssessmentRecord.person_id == case.person_id,
                           AssessmentRecord.recorded_at) if case.person_id else [],
-        consents=_rows(session, ConsentRecord, ConsentRecord.case_id == case.id, ConsentRecord.recorded_at),
-        actions=_rows(session, SupportActionRecord, SupportActionRecord.case_id == case.id,
+        consents=rows(session, ConsentRecord, ConsentRecord.case_id == case.id, ConsentRecord.recorded_at),
+        actions=rows(session, SupportActionRecord, SupportActionRecord.case_id == case.id,
                       SupportActionRecord.created_at),
-        decisions=_rows(session, CouncilDecisionRecord, CouncilDecisionRecord.case_id == case.id,
+        decisions=rows(session, CouncilDecisionRecord, CouncilDecisionRecord.case_id == case.id,
                         CouncilDecisionRecord.recorded_at),
-        agenda=_rows(session, AgendaItemRecord, AgendaItemRecord.case_id == case.id, AgendaItemRecord.tabled_at),
-        disclosures=_rows(session, DisclosureRecord, DisclosureRecord.case_id == case.id,
+        agenda=rows(session, AgendaItemRecord, AgendaItemRecord.case_id == case.id, AgendaItemRecord.tabled_at),
+        disclosures=rows(session, DisclosureRecord, DisclosureRecord.case_id == case.id,
                           DisclosureRecord.recorded_at),
         access=found,
         submission_data={s.id: _visible(case, s, found.special_care) for s in submissions},
@@ -142,25 +142,26 @@ def _packet(session: Session, user: UserRecord, case: CaseRecord, found: Access)
     """The minimum-necessary packet for a member body acting on a support action: who, what they
     asked for, the plan and the body's own actions; no history, assessments or special-care data."""
     body = user.organisation_id
-    own_actions = _rows(session, SupportActionRecord, (SupportActionRecord.case_id == case.id)
+    own_actions = rows(session, SupportActionRecord, (SupportActionRecord.case_id == case.id)
                         & (SupportActionRecord.owner_body_id == body), SupportActionRecord.created_at)
-    submissions = _rows(session, FormSubmissionRecord, FormSubmissionRecord.case_id == case.id,
+    submissions = rows(session, FormSubmissionRecord, FormSubmissionRecord.case_id == case.id,
                         FormSubmissionRecord.submitted_at)
     return CaseFile(
         case=case,
-        tasks=[t for t in _rows(session, TaskRecord, TaskRecord.case_id == case.id, TaskRecord.created_at)
+        tasks=[t for t in rows(session, TaskRecord, TaskRecord.case_id == case.id, TaskRecord.created_at)
                if t.candidate_body_id == body],
         submissions=[], timeline=[],
         person=session.get(PersonRecord, case.person_id) if case.person_id else None,
         actions=own_actions,
-        decisions=_rows(session, CouncilDecisionRecord, CouncilDecisionRecord.case_id == case.id,
+        decisions=rows(session, CouncilDecisionRecord, CouncilDecisionRecord.case_id == case.id,
                         CouncilDecisionRecord.recorded_at)[-1:],
         access=found,
         wishes=_wishes(submissions),
     )
 
 
-def _rows(session: Session, model, condition, order) -> list:
+def rows(session: Session, model, condition, order) -> list:
+    """Rows of `model` matching `condition`, in `order` then by id."""
     return list(session.scalars(select(model).where(condition).order_by(order, model.id)))
 
 

@@ -209,6 +209,9 @@ def _step_failed(exc: SpiffWorkflowException) -> StepFailed:
     message = str(exc)
     if isinstance(exc, WorkflowTaskException) and getattr(exc, "error_type", None):
         message = f"{exc.error_type}: {message}"
+    cause = exc.__cause__ or exc.__context__
+    if cause is not None and str(cause) and str(cause) not in message:
+        message = f"{message} ({cause})"  # what went wrong inside, e.g. the sandbox's refusal
     return StepFailed(message, element=element, line=line or None)
 
 
