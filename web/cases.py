@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from tsunagu.engine import access, cases, events, queries
 from tsunagu.engine.clock import local
 from tsunagu.engine.errors import FormInvalid, Forbidden
+from tsunagu.engine.forms import MASK
 from tsunagu.engine.models import CaseStatus
 from tsunagu.processes.registry import latest_version, startable_versions
 
@@ -139,17 +140,25 @@ def _render_case(case_id: int, *, action_form: dict | None = None, withdraw_erro
         can_retry=access.is_operator(g.user),
         can_change=can_change,
         can_reopen=case.status == CaseStatus.COMPLETED and _allowed(access.require_case_start),
-        bodies=bodies,
         action_fields=_action_fields(queries.action_types(db.session, case.municipality_id), bodies,
                                      action_form) if can_change else [],
         action_form_open=bool(action_form["errors"]),
         withdraw_errors=withdraw_errors or {},
         episodes=episodes,
         scores=scores_by_instrument(case_file.assessments, episodes,
-                                    lambda moment: local(moment, zone).strftime("%Y-%m-%d")),
+                                    lambda moment: local(moment, zone).strftime("%Y-%m-%d"),
+                                    proxy_note=_("(answered by a supporter)")),
         purposes=choice_titles(files, "purposes"),
+        recipients={c.id: _recipients(c, bodies) for c in case_file.consents},
         meetings={item.decision_id: item.meeting for item in case_file.agenda if item.decision_id},
     )
+
+
+def _recipients(consent, bodies) -> str:
+    """The bodies a consent names (chosen member bodies, then any written in), for the ledger."""
+    names = {b.id: b.name for b in bodies}
+    chosen = [names.get(body_id, str(body_id)) for body_id in (consent.recipient_body_ids or [])]
+    return "、".join(chosen + ([consent.recipient_bodies] if consent.recipient_bodies else [])) or "—"
 
 
 def _action_fields(kinds, bodies, form: dict) -> list[Field]:
@@ -170,19 +179,23 @@ def _action_fields(kinds, bodies, form: dict) -> list[Field]:
 def _submissions(case_file, files: dict, bodies) -> list:
     """Each submitted form as (submission, form title, [(label, value)]), in the form's field order."""
     body_names = [(b.id, b.name) for b in bodies]
+    hidden = _("(special-care information: not shown for your role)")
     shown = []
     for submission in case_file.submissions:
+        # What this reader may see: special-care fields come masked unless their role needs them.
+        data = case_file.submission_data.get(submission.id, submission.data)
         schema = json.loads(files.get(submission.form_id, "{}"))
         ui_file = submission.task.ui_file if submission.task else None
         ui_schema = json.loads(files[ui_file]) if ui_file and ui_file in files else {}
         props = schema.get("properties", {})
         rows = []
         for name in ordered_names(schema, ui_schema):
-            if name not in submission.data:
+            if name not in data:
                 continue
             dynamic = source_name(ui_schema.get(name, {})) == "member_bodies" and body_names
-            rows.append((props.get(name, {}).get("title", name),
-                         display_value(schema, name, submission.data[name], body_names if dynamic else None)))
-        rows += [(name, str(value)) for name, value in submission.data.items() if name not in props]
+            value = hidden if data[name] == MASK else display_value(schema, name, data[name],
+                                                                   body_names if dynamic else None)
+            rows.append((props.get(name, {}).get("title", name), value))
+        rows += [(name, hidden if value == MASK else str(value)) for name, value in data.items() if name not in props]
         shown.append((submission, schema.get("title", submission.form_id), rows))
     return shown

@@ -26,6 +26,7 @@ class Point:
     value: int
     label: str
     anchor: str = "middle"  # where the date under the point is anchored, so edge labels stay inside
+    proxy: bool = False  # answered by a supporter for the person: drawn hollow, not comparable with surveys
 
 
 @dataclass
@@ -60,8 +61,8 @@ class InstrumentScores:
     chart: Chart | None = None
 
 
-def line_chart(title: str, values: list[tuple[str, int]], low: int, high: int) -> Chart:
-    """Scale (label, value) pairs into a chart whose vertical axis runs from `low` to `high`."""
+def line_chart(title: str, values: list[tuple], low: int, high: int, proxy_note: str = "") -> Chart:
+    """Scale (label, value[, proxy]) tuples into a chart whose vertical axis runs from `low` to `high`."""
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     span = max(high - low, 1)
 
@@ -72,17 +73,19 @@ def line_chart(title: str, values: list[tuple[str, int]], low: int, high: int) -
     count = len(values)
     points = [
         Point(x=LEFT + (plot_w / 2 if count == 1 else i * plot_w / (count - 1)), y=y_of(v), value=v, label=label,
-              anchor="middle" if count == 1 else "start" if i == 0 else "end" if i == count - 1 else "middle")
-        for i, (label, v) in enumerate(values)
+              anchor="middle" if count == 1 else "start" if i == 0 else "end" if i == count - 1 else "middle",
+              proxy=bool(rest and rest[0]))
+        for i, (label, v, *rest) in enumerate(values)
     ]
     middle = low + span // 2
     ticks = [(y_of(t), t) for t in sorted({low, middle, high}, reverse=True)]
-    summary = "、".join(f"{label}: {v}" for label, v in values)
+    summary = "、".join(f"{p.label}: {p.value}{proxy_note if p.proxy else ''}" for p in points)
     return Chart(title=title, summary=f"{title} — {summary}", width=WIDTH, height=HEIGHT, points=points,
                  ticks=ticks, axis_left=LEFT, axis_right=WIDTH - RIGHT, axis_bottom=TOP + plot_h)
 
 
-def scores_by_instrument(assessments: list, episodes: dict[int, int], date_label) -> list[InstrumentScores]:
+def scores_by_instrument(assessments: list, episodes: dict[int, int], date_label,
+                         proxy_note: str = "") -> list[InstrumentScores]:
     """Group a person's assessments by instrument, known instruments first, each with a chart."""
     groups: dict[str, InstrumentScores] = {}
     for code, (title, low, high, note) in INSTRUMENTS.items():
@@ -93,7 +96,8 @@ def scores_by_instrument(assessments: list, episodes: dict[int, int], date_label
         group.rows.append((record, episodes.get(record.case_id)))
     shown = [g for g in groups.values() if g.rows]
     for group in shown:
-        scored = [(date_label(r.recorded_at), r.score) for r, _episode in group.rows if r.score is not None]
+        scored = [(date_label(r.recorded_at), r.score, r.respondent == "proxy")
+                  for r, _episode in group.rows if r.score is not None]
         if scored and group.low is not None:
-            group.chart = line_chart(group.title, scored, group.low, group.high)
+            group.chart = line_chart(group.title, scored, group.low, group.high, proxy_note=proxy_note)
     return shown

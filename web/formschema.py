@@ -97,7 +97,8 @@ def build_fields(schema: dict, ui_schema: dict, values: dict | None = None,
         choices = _choices(source) or []
         if source_name(ui) in sources:
             choices = sources[source_name(ui)]
-            widget = "radio" if ui.get("ui:widget") == "radio" else "select"
+            if widget != "checkboxes":  # an array keeps its checkboxes; a single value is a select
+                widget = "radio" if ui.get("ui:widget") == "radio" else "select"
         fields.append(Field(
             name=name, title=prop.get("title", name), description=prop.get("description"), widget=widget,
             required=name in required,

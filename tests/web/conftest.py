@@ -75,6 +75,16 @@ def bodies(session, municipality):
 
 
 @pytest.fixture
+def npo_partner(session, clock, municipality, bodies, user_password):
+    """A worker of the NPO member body (構成機関等)."""
+    user = users.create_user(session, clock, municipality_id=municipality.id, username="npo-partner",
+                             display_name="居場所 三子", password=user_password, roles=["partner"],
+                             organisation_id=bodies["npo"].id)
+    session.commit()
+    return user
+
+
+@pytest.fixture
 def action_types(session, municipality, bodies):
     visit = ActionTypeRecord(municipality_id=municipality.id, code="home_visit", name="訪問による見守り・相談",
                              default_owner_body_id=bodies["shakyo"].id, service_days=14)
@@ -121,7 +131,8 @@ def start_council_case(session, clock, caseworker, council_version, bodies, acti
               basis="consent", person_id=None, episode=1):
         case = cases.start_case(session, clock, caseworker, council_version, title, person_id=person_id,
                                 episode=episode)
-        steps = [("intake", {"person_name": person}), ("assessed", assessment or ASSESSMENT),
+        intake = {"person_name": person, "wishes": "同世代と話せる場所に行ってみたい", "health_note": "うつ病で通院中"}
+        steps = [("intake", intake), ("assessed", assessment or ASSESSMENT),
                  ("consented", consent or CONSENT), ("tabled", {"meeting_date": MEETING_DAY, "basis": basis})]
         for name, data in steps:
             complete_next(session, clock, caseworker, case, data)

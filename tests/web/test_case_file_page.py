@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from tsunagu.engine import cases, queries
+from tsunagu.engine import cases, events, queries
 from tsunagu.engine.casefile import AssessmentRecord, ConsentRecord, DisclosureRecord, SupportActionRecord
 from tsunagu.engine.models import CaseRecord, CaseStatus
 
@@ -45,7 +45,8 @@ def test_assessment_scores_are_shown_per_instrument_with_a_scaled_accessible_cha
         score = {"direct_loneliness_jp": 2, "ucla3_jp": 6, "isolation_indicators": 1}[record.instrument]
         session.add(AssessmentRecord(case_id=case.id, person_id=case.person_id, instrument=record.instrument,
                                      instrument_version=record.instrument_version, stage="review", answers={},
-                                     score=score, recorded_by_id=caseworker.id, recorded_at=clock()))
+                                     respondent="proxy", score=score, recorded_by_id=caseworker.id,
+                                     recorded_at=clock()))
     session.commit()
     login(caseworker)
     html = _page(client, case)
@@ -53,12 +54,15 @@ def test_assessment_scores_are_shown_per_instrument_with_a_scaled_accessible_cha
     ucla = element(html, "instrument-ucla3_jp")
     assert "UCLA孤独感尺度 3項目版（3〜12）" in ucla
     rows = [text(r) for r in element(ucla, "scores-ucla3_jp").split("<tr>")[2:]]
-    assert rows == ["2026-11-27 第1期 初回 10", "2027-02-25 第1期 見直し 6"]
+    assert rows == ["2026-11-27 第1期 初回 本人 10", "2027-02-25 第1期 見直し 支援員による聞き取り 6"]
     svg = ucla[ucla.index("<svg"):ucla.index("</svg>")]
     assert 'role="img"' in svg and "<title>" in svg
-    assert "2026-11-27: 10" in re.search(r'aria-label="([^"]*)"', svg).group(1)
-    ys = [float(y) for y in re.findall(r'<circle class="dot" cx="[^"]*" cy="([^"]*)"', svg)]
-    assert len(ys) == 2 and ys[0] < ys[1]  # 10 is drawn higher than 6
+    label = re.search(r'aria-label="([^"]*)"', svg).group(1)
+    assert "2026-11-27: 10、2027-02-25: 6（聞き取り）" in label
+    dots = re.findall(r'<circle class="(dot[^"]*)" cx="[^"]*" cy="([^"]*)"', svg)
+    assert [cls for cls, _y in dots] == ["dot", "dot proxy"]  # a supporter's account is drawn apart
+    assert float(dots[0][1]) < float(dots[1][1])  # 10 is drawn higher than 6
+    assert "白抜きの点は支援員による聞き取りで、本人の回答ではありません。" in text(element(html, "proxy-note"))
     assert ">12</text>" in svg and ">3</text>" in svg  # the axis runs over the instrument's range
 
     direct = element(html, "instrument-direct_loneliness_jp")
@@ -72,6 +76,7 @@ def test_the_consent_ledger_shows_the_consent_in_japanese_with_a_withdrawal_form
     case = start_council_case(until="consented")
     login(caseworker)
     html = _page(client, case)
+    assert 'id="proxy-note"' not in html  # only the person's own answers so far
     ledger = text(element(html, "consent-list"))
     assert "同意 協議会での情報共有、支援機関へのつなぎ 市社会福祉協議会、NPO法人 つながる居場所 書面 相談 花子 2026-11-27 —" in ledger
     consent_form = html[html.index('class="withdraw'):]
@@ -261,3 +266,41 @@ def test_a_closed_case_shows_its_closure_reason_and_council_decision(
     council = text(element(html, "council"))
     assert "2026-12-03 の協議会決定" in council and "緊急" in council and "主担当機関 NPO法人 つながる居場所" in council
     assert "決定済" in council
+
+
+def test_special_care_answers_are_shown_to_caseworkers_and_masked_for_the_coordinator(
+        client, login, caseworker, coordinator, start_council_case):
+    case = start_council_case()
+    login(caseworker)
+    intake = _submission(_page(client, case), "相談受付")
+    assert "心身の状況 うつ病で通院中" in intake
+    assert text(element(_page(client, case), "wishes")) == "同世代と話せる場所に行ってみたい"
+    client.post("/logout")
+    login(coordinator)
+    html = _page(client, case)
+    intake = _submission(html, "相談受付")
+    assert "心身の状況 （要配慮個人情報のため、この役割では表示しません）" in intake
+    assert "うつ病" not in html
+    assert text(element(html, "access-basis")) == "協議会（法第16条・第18条）"
+
+
+def _submission(html: str, title: str) -> str:
+    start = html.index(f"<h2>{title}</h2>")
+    return text(html[start:html.index("</section>", start)])
+
+
+def test_a_member_body_with_an_open_action_sees_only_its_packet(
+        client, login, caseworker, npo_partner, start_council_case, session, clock, action_types):
+    case = start_council_case()
+    events.add_support_action(session, clock, caseworker, case.id, {"action_type_id": action_types["ibasho"].id})
+    events.add_support_action(session, clock, caseworker, case.id, {"action_type_id": action_types["visit"].id})
+    login(npo_partner)
+    html = _page(client, case)
+    assert text(element(html, "access-basis")) == "支援を実施する機関"
+    assert "支援の実施に必要な範囲" in text(element(html, "packet-notice"))
+    assert text(element(html, "wishes")) == "同世代と話せる場所に行ってみたい"
+    actions = text(element(html, "action-list"))
+    assert "居場所へのつなぎ" in actions and "訪問による見守り・相談" not in actions  # another body's action
+    for full_file_only in ("consents", "assessments", "disclosures", "timeline", "episodes", "agenda-items"):
+        assert f'id="{full_file_only}"' not in html, full_file_only
+    assert 'id="add-action"' not in html and 'id="case-commands"' not in html

@@ -218,3 +218,18 @@ def test_recording_a_second_decision_for_the_same_case_is_refused_in_japanese(
     assert _decision_count(session) == 1
     session.expire_all()
     assert session.get(type(case), case.id).status == CaseStatus.RUNNING
+
+
+def test_an_action_type_outside_the_catalogue_is_reported_above_the_action_rows(
+        client, login, coordinator, start_council_case, meeting_of, session, bodies):
+    case = start_council_case()
+    meeting = meeting_of(case)
+    login(coordinator)
+    # The engine names the field but not the row for a catalogue problem, so the table carries it.
+    response = client.post(f"/council/{meeting.id}/cases/{case.id}/decision",
+                           data={**_decision(bodies), "actions-0-action_type_id": "9999"})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert text(element(html, f"c{case.id}-actions-err")) == "支援の種類: 選択肢から選んでください。"
+    assert 'aria-describedby="c%d-actions-err"' % case.id in element(html, f"c{case.id}-actions")
+    assert _decision_count(session) == 0

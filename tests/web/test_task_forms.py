@@ -11,11 +11,13 @@ VALID_INTAKE = {
     "consultation_date": "2026-11-27",
     "channel": "phone",
     "person_name": "山田 花子",
+    "birth_year": "1952",
+    "household": "alone",
     "concern": "一人暮らしで話し相手がいない",
-    "loneliness_direct": "4",
     "special_care": ["mental_health"],
-    "wishes_support": "on",
+    "existing_scheme": "none",
 }
+NEXT_TASK = "初回アセスメント（孤独・孤立の状況）"
 
 
 def _start_case(client, version):
@@ -38,26 +40,26 @@ def test_starting_a_case_opens_the_intake_form_with_every_widget(client, login, 
     assert "<h1>相談受付</h1>" in html
     assert 'type="date"' in _field_block(html, "consultation_date")
     channel = _field_block(html, "channel")
-    assert "<select" in channel and '<option value="minsei">民生委員からのつなぎ</option>' in channel
+    assert channel.count('type="radio"') == 7 and 'value="minsei"> 民生委員からのつなぎ' in channel
     assert "必須" in channel
     assert "<textarea" in _field_block(html, "concern")
-    loneliness = _field_block(html, "loneliness_direct")
-    assert loneliness.count('type="radio"') == 5 and "しばしばある・常にある" in loneliness
+    assert "必須" not in _field_block(html, "referrer") and "<input" in _field_block(html, "referrer")
     assert _field_block(html, "special_care").count('type="checkbox"') == 4
-    assert 'inputmode="numeric"' in _field_block(html, "age")
+    assert 'inputmode="numeric"' in _field_block(html, "birth_year")
+    assert 'type="checkbox" id="immediate_danger"' in _field_block(html, "immediate_danger")
     assert "本人が望んでいること" in _field_block(html, "wishes")  # descriptions are shown as help
 
 
 def test_a_wrong_value_shows_a_japanese_error_beside_its_field(client, login, caseworker, standard_version, session):
     login(caseworker)
     task_url = _start_case(client, standard_version)
-    response = client.post(task_url, data={**VALID_INTAKE, "age": "三十", "person_name": ""})
+    response = client.post(task_url, data={**VALID_INTAKE, "birth_year": "千九百五十二", "person_name": ""})
     assert response.status_code == 422
     html = response.get_data(as_text=True)
-    assert "整数で入力してください。" in _field_block(html, "age")
+    assert "整数で入力してください。" in _field_block(html, "birth_year")
     assert "この項目は必須です。" in _field_block(html, "person_name")
     assert "この項目は必須です。" not in _field_block(html, "concern")
-    assert 'value="三十"' in html  # what the user typed is kept
+    assert 'value="千九百五十二"' in html  # what the user typed is kept
     assert "一人暮らしで話し相手がいない" in html
     assert session.scalar(select(FormSubmissionRecord)) is None
 
@@ -69,10 +71,10 @@ def test_completing_the_intake_shows_the_next_task_in_the_inbox(client, login, c
     html = response.get_data(as_text=True)
     assert response.request.path == "/"
     assert "「相談受付」を完了しました。" in html
-    assert "次のタスク:「初回フォローアップ」" in html
-    assert "初回フォローアップ" in html.split('id="available-tasks"')[1]
+    assert f"次のタスク:「{NEXT_TASK}」" in html
+    assert NEXT_TASK in html.split('id="available-tasks"')[1]
     submission = session.scalar(select(FormSubmissionRecord))
-    assert submission.data["loneliness_direct"] == 4 and submission.data["suicidal_thoughts"] is False
+    assert submission.data["birth_year"] == 1952 and submission.data["immediate_danger"] is False
     assert submission.data["special_care"] == ["mental_health"]
 
 
@@ -120,7 +122,7 @@ def test_the_case_page_shows_the_record_and_timeline_and_is_audited(client, logi
     case = session.scalar(select(CaseRecord))
     html = client.get(f"/cases/{case.id}").get_data(as_text=True)
     assert case.reference in html
-    assert "電話" in html and "時々ある" in html and "精神保健" in html  # choice titles, not codes
+    assert "電話" in html and "単身" in html and "精神保健" in html  # choice titles, not codes
     timeline = html.split('id="timeline"')[1]
     assert timeline.index("ケース開始") < timeline.index("タスク完了")
     assert "2026-11-27 09:00" in timeline  # shown in Asia/Tokyo
