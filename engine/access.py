@@ -75,6 +75,15 @@ def require_case_coordination(user: UserRecord, case: CaseRecord, now: datetime 
     require_case_file(user, case, now)
 
 
+def can_coordinate_case(user: UserRecord, case: CaseRecord, now: datetime | None = None) -> bool:
+    """Whether the case page offers adding actions, recording withdrawal and early reviews."""
+    return _holds(user, CASE_COORDINATORS) and access_to(user, case, now).full
+
+
+def can_start_case(user: UserRecord) -> bool:
+    return user.active and _holds(user, CASE_STARTERS)
+
+
 def require_council_work(user: UserRecord) -> None:
     """Running council business is the coordinating body's work."""
     if not (user.active and _holds(user, {Role.COORDINATOR})):

@@ -17,8 +17,9 @@ def record(session: Session, clock: Clock, actor: UserRecord | None, action: str
     return row
 
 
-TIMELINE_ACTIONS = ("case.started", "task.claimed", "task.unclaimed", "task.completed",
-                    "case.error", "case.retried", "case.completed")
+TIMELINE_ACTIONS = ("case.started", "task.claimed", "task.unclaimed", "task.assigned", "task.completed",
+                    "case.error", "case.retried", "case.completed", "case.tabled", "council.decided",
+                    "action.added", "consent.withdrawn", "review.requested", "timer.fired", "case.break_glass")
 
 
 def case_timeline(session: Session, case_id: int) -> list[AuditRecord]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from marshmallow import Schema, fields, validate
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import access, audit
@@ -12,7 +12,7 @@ from .casefile import AgendaItemRecord, CouncilDecisionRecord, CouncilMeetingRec
 from .cases import advance, load_case_for_update
 from .clock import Clock
 from .db import transaction
-from .errors import FieldError, FormInvalid, NotFound
+from .errors import FieldError, FormInvalid, InvalidState, NotFound
 from .events import ActionInput, action_message, create_action, parse, start_of_day
 from .models import CaseRecord, UserRecord
 from .records import member_body
@@ -39,12 +39,28 @@ class AgendaEntry:
     actions: list[SupportActionRecord]
 
 
-def list_meetings(session: Session, user: UserRecord) -> list[CouncilMeetingRecord]:
-    """The municipality's council meetings, newest first, for the coordinating body."""
+@dataclass
+class MeetingSummary:
+    meeting: CouncilMeetingRecord
+    tabled: int
+    decided: int
+
+
+def list_meetings(session: Session, user: UserRecord) -> list[MeetingSummary]:
+    """The municipality's council meetings, newest first, with how many cases each tabled and decided."""
     access.require_council_work(user)
-    return list(session.scalars(select(CouncilMeetingRecord)
-                                .where(CouncilMeetingRecord.municipality_id == user.municipality_id)
-                                .order_by(CouncilMeetingRecord.held_on.desc())))
+    meetings = list(session.scalars(select(CouncilMeetingRecord)
+                                    .where(CouncilMeetingRecord.municipality_id == user.municipality_id)
+                                    .order_by(CouncilMeetingRecord.held_on.desc())))
+    counts = {
+        meeting_id: (tabled, decided)
+        for meeting_id, tabled, decided in session.execute(
+            select(AgendaItemRecord.meeting_id, func.count(AgendaItemRecord.id),
+                   func.count(AgendaItemRecord.decision_id))
+            .where(AgendaItemRecord.meeting_id.in_([m.id for m in meetings]))
+            .group_by(AgendaItemRecord.meeting_id))
+    } if meetings else {}
+    return [MeetingSummary(m, *counts.get(m.id, (0, 0))) for m in meetings]
 
 
 def view_agenda(session: Session, clock: Clock, user: UserRecord, meeting_id: int) -> tuple:
@@ -78,6 +94,9 @@ def record_decision(session: Session, clock: Clock, actor: UserRecord, meeting_i
                                                              AgendaItemRecord.case_id == case_id))
         if item is None:
             raise NotFound("the case is not on this meeting's agenda", element=str(case_id))
+        if item.decision_id is not None:
+            raise InvalidState("the council already recorded its decision on this case at this meeting",
+                               element=str(case_id))
         meeting = item.meeting
         if values["next_review_on"] < meeting.held_on:
             raise FormInvalid([FieldError("next_review_on", "minimum", {"limit": meeting.held_on.isoformat()})],
@@ -94,7 +113,8 @@ def record_decision(session: Session, clock: Clock, actor: UserRecord, meeting_i
         session.add(decision)
         session.flush()
         item.decision_id = decision.id
-        actions = [create_action(session, clock, actor, case, a, decision.id) for a in values["actions"]]
+        actions = [_numbered(index, lambda a=a: create_action(session, clock, actor, case, a, decision.id))
+                   for index, a in enumerate(values["actions"])]
         audit.record(session, clock, actor, "council.decided", case_id=case.id, meeting=meeting.id,
                      decision=decision.id, actions=len(actions))
         payload = {"decision_id": decision.id, "plan_revised": revised,
@@ -107,3 +127,12 @@ def record_decision(session: Session, clock: Clock, actor: UserRecord, meeting_i
 
         advance(session, clock, actor, case, workflow, step)
     return decision
+
+
+def _numbered(index: int, make):
+    """Run `make`; a field error from it names the action row it came from (actions.N.field)."""
+    try:
+        return make()
+    except FormInvalid as invalid:
+        raise FormInvalid([FieldError(f"actions.{index}.{e.field}", e.code, e.params) for e in invalid.errors],
+                          element=invalid.element) from invalid

@@ -43,25 +43,48 @@ class ActionInput(Schema):
 
 
 def parse(schema: Schema, data: dict, element: str | None = None) -> dict:
-    """Load command input with marshmallow; errors become field errors with stable codes."""
+    """Load command input with marshmallow; errors become field errors with stable codes and limits."""
     try:
         return schema.load(data)
     except ValidationError as exc:
-        raise FormInvalid(_field_errors(exc.messages), element=element) from exc
+        raise FormInvalid(_field_errors(schema, data, exc.messages), element=element) from exc
 
 
-def _field_errors(messages, prefix: str = "") -> list[FieldError]:
+def _field_errors(schema: Schema, data, messages: dict, prefix: str = "") -> list[FieldError]:
+    """Name each failing field with the JSON-Schema-style code the web layer words (as for forms)."""
     errors = []
+    data = data if isinstance(data, dict) else {}
     for name, problem in messages.items():
+        definition = schema.fields.get(name)
+        value = data.get(name)
         path = f"{prefix}{name}"
-        if isinstance(problem, dict):
-            errors.extend(_field_errors(problem, f"{path}."))
+        if isinstance(problem, dict) and isinstance(definition, fields.List):
+            items = value if isinstance(value, list) else []
+            nested = definition.inner.schema
+            for index, item_problem in problem.items():
+                item = items[index] if isinstance(index, int) and index < len(items) else {}
+                errors.extend(_field_errors(nested, item, item_problem, f"{path}.{index}."))
             continue
-        text = " ".join(problem) if isinstance(problem, list) else str(problem)
-        code = "required" if "required" in text.lower() or "null" in text.lower() else (
-            "maxLength" if "length" in text.lower() else "type")
-        errors.append(FieldError(path, code))
+        errors.append(FieldError(path, *_code_for(definition, value)))
     return errors
+
+
+def _code_for(definition, value) -> tuple[str, dict]:
+    if value is None or value == "":
+        return "required", {}
+    if isinstance(definition, fields.Date):
+        return "format", {"format": "date"}
+    if isinstance(definition, fields.Integer):
+        return "type", {"type": "integer"}
+    for rule in getattr(definition, "validators", []):
+        if isinstance(rule, validate.OneOf):
+            return "enum", {}
+        if isinstance(rule, validate.Length) and isinstance(value, str):
+            if rule.max is not None and len(value) > rule.max:
+                return "maxLength", {"limit": rule.max}
+            if rule.min is not None and len(value) < rule.min:
+                return ("required", {}) if rule.min == 1 else ("minLength", {"limit": rule.min})
+    return "type", {}
 
 
 def create_action(session: Session, clock: Clock, actor: UserRecord, case: CaseRecord, values: dict,
@@ -143,9 +166,18 @@ def deliver_case_timers(session: Session, clock: Clock, case_id: int) -> CaseRec
     return case
 
 
+def newest_version(session: Session, process_id: str) -> ProcessVersionRecord:
+    """The most recently deployed version of a process."""
+    version = session.scalar(select(ProcessVersionRecord).where(ProcessVersionRecord.process_id == process_id)
+                             .order_by(ProcessVersionRecord.id.desc()).limit(1))
+    if version is None:
+        raise NotFound(f"process '{process_id}' is not deployed", element=process_id)
+    return version
+
+
 def reopen_case(session: Session, clock: Clock, actor: UserRecord, case_id: int,
-                version: ProcessVersionRecord) -> CaseRecord:
-    """Open a new episode for the person of a closed case, on the newest process version."""
+                version: ProcessVersionRecord | None = None) -> CaseRecord:
+    """Open a new episode for the person of a closed case, on the newest version of its process."""
     previous = session.get(CaseRecord, case_id)
     if previous is None:
         raise NotFound("no such case", element=str(case_id))
@@ -157,5 +189,6 @@ def reopen_case(session: Session, clock: Clock, actor: UserRecord, case_id: int,
         latest = session.scalar(select(CaseRecord.episode).where(CaseRecord.person_id == previous.person_id)
                                 .order_by(CaseRecord.episode.desc()).limit(1))
     episode = latest + 1
+    version = version or newest_version(session, previous.process_version.process_id)
     return start_case(session, clock, actor, version, previous.title, person_id=previous.person_id,
                       episode=episode, previous_case_id=previous.id)

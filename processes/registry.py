@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tsunagu.engine.clock import Clock
-from tsunagu.engine.errors import NotFound
+from tsunagu.engine.events import newest_version
 from tsunagu.engine.models import ProcessVersionRecord
 
 from .loader import ProcessDefinition, load_definition
@@ -41,17 +41,8 @@ def deploy_folder_tree(session: Session, root: Path, clock: Clock) -> list[Proce
     return [deploy(session, load_definition(folder), clock) for folder in sorted({p.parent for p in Path(root).rglob("*.bpmn")})]
 
 
-def latest_version(session: Session, process_id: str) -> ProcessVersionRecord:
-    """The most recently deployed version of a process; new cases start on it."""
-    version = session.scalar(
-        select(ProcessVersionRecord)
-        .where(ProcessVersionRecord.process_id == process_id)
-        .order_by(ProcessVersionRecord.id.desc())
-        .limit(1)
-    )
-    if version is None:
-        raise NotFound(f"process '{process_id}' is not deployed", element=process_id)
-    return version
+# New cases start on the newest version; the engine decides that for reopened cases too.
+latest_version = newest_version
 
 
 def startable_versions(session: Session) -> list[ProcessVersionRecord]:

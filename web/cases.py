@@ -9,10 +9,10 @@ from flask_babel import gettext as _
 
 from tsunagu.engine import access, cases, events, queries
 from tsunagu.engine.clock import local
-from tsunagu.engine.errors import FormInvalid, Forbidden
+from tsunagu.engine.errors import FormInvalid
 from tsunagu.engine.forms import MASK
 from tsunagu.engine.models import CaseStatus
-from tsunagu.processes.registry import latest_version, startable_versions
+from tsunagu.processes.registry import startable_versions
 
 from .charts import scores_by_instrument
 from .context import clock, login_required, settings
@@ -100,10 +100,7 @@ def request_review(case_id: int):
 @bp.route("/cases/<int:case_id>/reopen", methods=["POST"])
 @login_required
 def reopen(case_id: int):
-    # The new episode runs on the newest version of the closed case's process.
-    closed = queries.view_case(db.session, clock(), g.user, case_id, part="reopen").case
-    version = latest_version(db.session, closed.process_version.process_id)
-    case = events.reopen_case(db.session, clock(), g.user, case_id, version)
+    case = events.reopen_case(db.session, clock(), g.user, case_id)
     flash(_("Case %(ref)s was opened as episode %(n)s.", ref=case.reference, n=case.episode), "info")
     return _to_first_task(case)
 
@@ -116,22 +113,13 @@ def _to_first_task(case):
     return redirect(url_for("cases.show", case_id=case.id))
 
 
-def _allowed(check, *args) -> bool:
-    """Ask an engine access rule without raising: decides which buttons the page offers."""
-    try:
-        check(g.user, *args)
-    except Forbidden:
-        return False
-    return True
-
-
 def _render_case(case_id: int, *, action_form: dict | None = None, withdraw_errors: dict | None = None):
     action_form = action_form or {"values": {}, "errors": {}}
     case_file = queries.view_case(db.session, clock(), g.user, case_id)
     case = case_file.case
     files = case.process_version.files
     is_open = case.status in (CaseStatus.RUNNING, CaseStatus.WAITING)
-    can_change = _allowed(access.require_case_coordination, case) and is_open
+    can_change = access.can_coordinate_case(g.user, case, clock()) and is_open
     bodies = queries.member_bodies(db.session, case.municipality_id)
     episodes = {c.id: c.episode for c in case_file.episodes}
     zone = settings().time_zone
@@ -139,7 +127,7 @@ def _render_case(case_id: int, *, action_form: dict | None = None, withdraw_erro
         "case.html", file=case_file, submissions=_submissions(case_file, files, bodies),
         can_retry=access.is_operator(g.user),
         can_change=can_change,
-        can_reopen=case.status == CaseStatus.COMPLETED and _allowed(access.require_case_start),
+        can_reopen=case.status == CaseStatus.COMPLETED and access.can_start_case(g.user),
         action_fields=_action_fields(queries.action_types(db.session, case.municipality_id), bodies,
                                      action_form) if can_change else [],
         action_form_open=bool(action_form["errors"]),

@@ -15,7 +15,6 @@ from .context import clock, login_required
 from .extensions import db
 from .formschema import Field
 from .messages import field_message
-from .pending_engine import meeting_summaries
 
 bp = Blueprint("council", __name__)
 
@@ -44,7 +43,7 @@ class DecisionForm:
 @bp.route("/council")
 @login_required
 def index():
-    return render_template("council.html", meetings=meeting_summaries(db.session, g.user))
+    return render_template("council.html", meetings=council.list_meetings(db.session, g.user))
 
 
 @bp.route("/council/<int:meeting_id>")
