@@ -175,3 +175,12 @@ def retry_incident(session: Session, clock: Clock, actor, incident_id: int) -> I
         incident.resolved_at, incident.resolved_by_id = clock(), actor.id
         audit.record(session, clock, actor, "incident.retried", case_id=case.id, incident=incident.id)
     return incident
+
+
+def open_incidents(session: Session, admin) -> list[IncidentRecord]:
+    """Incidents of the administrator's municipality that nobody retried yet, oldest first."""
+    require_admin(admin)
+    return list(session.scalars(select(IncidentRecord).join(CaseRecord, CaseRecord.id == IncidentRecord.case_id)
+                                .where(IncidentRecord.resolved_at.is_(None),
+                                       CaseRecord.municipality_id == admin.municipality_id)
+                                .order_by(IncidentRecord.created_at, IncidentRecord.id)))
