@@ -64,8 +64,11 @@ def require_case_file(user: UserRecord, case: CaseRecord, now: datetime | None =
 
 
 def require_task_work(user: UserRecord, task: TaskRecord, now: datetime | None = None) -> None:
-    if not can_work_task(user, task, now):
-        raise Forbidden(f"task '{task.element_id}' needs the role '{task.role}'", element=task.element_id)
+    if can_work_task(user, task, now):
+        return
+    if task.role in user.role_codes and task.candidate_body_id == user.organisation_id:
+        raise Forbidden(f"your body no longer has a basis to work task '{task.element_id}'", element=task.element_id)
+    raise Forbidden(f"task '{task.element_id}' needs the role '{task.role}'", element=task.element_id)
 
 
 def require_case_coordination(user: UserRecord, case: CaseRecord, now: datetime | None = None) -> None:

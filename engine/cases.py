@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -14,7 +14,7 @@ from .db import transaction
 from .errors import Conflict, Forbidden, InvalidState, NotFound
 from .forms import validate_form, with_defaults
 from .notifications import announce_assignment, announce_new_task
-from .records import RecordContext, write_record
+from .records import RecordContext, close_open_actions, write_record
 from .timers import engine_time, next_timer_at
 from .models import (
     CaseRecord,
@@ -84,6 +84,7 @@ def complete_task(session: Session, clock: Clock, actor: UserRecord, task_id: in
         workflow = load_state(version.spec, case.workflow_state)
         props = _task_properties(workflow, task)
         now = clock()
+        _lock_case(session, case)
         task.status, task.completed_at, task.completed_by_id = TaskStatus.COMPLETED, now, actor.id
         task.assignee_id = actor.id
         join_staff(session, case.id, actor, now)
@@ -198,6 +199,7 @@ def advance(session, clock, actor, case, workflow, step, *, raise_failure: bool 
             case.completed_at = clock()
             # A path that closes without the closure form (e.g. referral out) names its reason in data.
             case.closure_reason = case.closure_reason or workflow.data.get("closure_reason")
+            close_open_actions(session, clock, case.id)
             audit.record(session, clock, actor, "case.completed", case_id=case.id)
     case.workflow_state = dump_state(workflow)
     case.next_timer_at = None if case.status == CaseStatus.ERROR else next_timer_at(workflow)
@@ -268,6 +270,17 @@ def _workflow_data(data: dict, props: dict) -> dict:
         return {} if props.get(RECORD_PROPERTY) else dict(data)
     names = {n.strip() for n in listed.split(",") if n.strip()}
     return {k: v for k, v in data.items() if k in names}
+
+
+def _lock_case(session: Session, case: CaseRecord) -> None:
+    """Take the case row before writing anything: of two racers the second fails here with Conflict,
+    before a case-file writer's early flush could trip a unique key. The version is not bumped here;
+    the command's final write bumps it once."""
+    taken = session.execute(
+        update(CaseRecord).where(CaseRecord.id == case.id, CaseRecord.lock_version == case.lock_version)
+        .values(lock_version=CaseRecord.lock_version).execution_options(synchronize_session=False)).rowcount
+    if taken != 1:
+        raise Conflict("the case was changed by someone else; reload and try again", element=case.reference)
 
 
 STAFF_ROLES = {"caseworker", "supervisor"}

@@ -45,12 +45,13 @@ def my_tasks(session: Session, user: UserRecord) -> list[TaskRecord]:
     return list(session.scalars(_open_tasks(user).where(TaskRecord.assignee_id == user.id)))
 
 
-def available_tasks(session: Session, user: UserRecord) -> list[TaskRecord]:
+def available_tasks(session: Session, user: UserRecord, now=None) -> list[TaskRecord]:
     """Unclaimed open tasks of the user's roles, soonest due first."""
     offered = or_(TaskRecord.candidate_body_id.is_(None), TaskRecord.candidate_body_id == user.organisation_id)
-    return list(session.scalars(
-        _open_tasks(user).where(TaskRecord.assignee_id.is_(None), TaskRecord.role.in_(user.role_codes), offered)
-    ))
+    rows = session.scalars(
+        _open_tasks(user).where(TaskRecord.assignee_id.is_(None), TaskRecord.role.in_(user.role_codes), offered))
+    # A body's task is offered only while the body's basis to see the case holds (consent not withdrawn).
+    return [t for t in rows if t.candidate_body_id is None or access.can_work_task(user, t, now)]
 
 
 def recent_cases(session: Session, user: UserRecord, limit: int = 50) -> list[CaseRecord]:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from . import audit
 from .casefile import (
+    CLOSED_ACTION_STATUSES,
     ActionStatus,
     AgendaItemRecord,
     AssessmentRecord,
@@ -174,6 +175,10 @@ TABLING_NOTES = (("issues", "検討事項"), ("wishes_summary", "本人の意向
 @writer("tabling")
 def record_tabling(ctx: RecordContext, data: dict) -> dict:
     session, case = ctx.session, ctx.case
+    basis = data.get("basis", "council_art16")
+    consent_id = current_consent_id(session, case.id) if basis == "consent" else None
+    if basis == "consent" and consent_id is None:
+        raise FormInvalid([FieldError("basis", "consent_not_in_force")], element=ctx.task.element_id)
     held_on = date.fromisoformat(data["meeting_date"])
     meeting = session.scalar(select(CouncilMeetingRecord).where(
         CouncilMeetingRecord.municipality_id == case.municipality_id, CouncilMeetingRecord.held_on == held_on))
@@ -182,11 +187,12 @@ def record_tabling(ctx: RecordContext, data: dict) -> dict:
                                        title=f"個別ケース検討会議 {held_on.isoformat()}", created_at=ctx.clock())
         session.add(meeting)
         session.flush()
-    basis = data.get("basis", "council_art16")
+    elif session.scalar(select(AgendaItemRecord.id).where(
+            AgendaItemRecord.meeting_id == meeting.id, AgendaItemRecord.case_id == case.id)) is not None:
+        raise FormInvalid([FieldError("meeting_date", "already_tabled")], element=ctx.task.element_id)
     note = "\n".join(f"{label}: {data[key]}" for key, label in TABLING_NOTES if data.get(key))
     session.add(AgendaItemRecord(meeting_id=meeting.id, case_id=case.id, basis=basis, note=note or None,
                                  tabled_at=ctx.clock()))
-    consent_id = current_consent_id(session, case.id) if basis == "consent" else None
     disclose(session, ctx.clock, ctx.actor, case.id, meeting.title, "consent" if consent_id else "council",
              consent_id=consent_id)
     audit.record(session, ctx.clock, ctx.actor, "case.tabled", case_id=case.id, meeting=meeting.id, basis=basis)
@@ -243,6 +249,14 @@ def record_action_outcome(ctx: RecordContext, data: dict) -> dict:
     action.status = ActionStatus.DELIVERED if delivered else ActionStatus.NOT_DELIVERED
     action.outcome_note, action.closed_at = data.get("outcome_note"), ctx.clock()
     return {"action_delivered": delivered}
+
+
+def close_open_actions(session: Session, clock: Clock, case_id: int) -> None:
+    """A closed case ends its unfinished actions, and with them their owner bodies' access."""
+    for action in session.scalars(select(SupportActionRecord).where(
+            SupportActionRecord.case_id == case_id, SupportActionRecord.status.not_in(CLOSED_ACTION_STATUSES))):
+        action.status, action.closed_at = ActionStatus.NOT_DELIVERED, clock()
+        action.outcome_note = action.outcome_note or "ケースの終結により終了"
 
 
 @writer("review")

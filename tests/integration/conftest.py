@@ -6,13 +6,19 @@ import pytest
 from tsunagu.engine import cases, users
 from tsunagu.processes.catalogue import install_catalogue
 
-from .scenario import Cast, Story, intake
+from .scenario import Cast, Story, assessment, intake
 
 
 @pytest.fixture
 def intake_data():
     """A complete intake form of the shipped process: no special care, no existing scheme."""
     return intake()
+
+
+@pytest.fixture
+def assessment_data():
+    """A complete baseline assessment of normal risk (direct question 3, UCLA-3 total 6)."""
+    return assessment()
 
 
 @pytest.fixture

@@ -7,11 +7,11 @@ from an identity map a command happened to leave behind.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 
-from tsunagu.engine import cases, council, events
+from tsunagu.engine import access, cases, council, events, queries
 from tsunagu.engine.casefile import (
     ActionTypeRecord,
     AgendaItemRecord,
@@ -54,10 +54,10 @@ def assessment(lonely: int = 3, ucla: tuple[int, int, int] = (2, 2, 2), **overri
     return data
 
 
-def consent_given(**overrides) -> dict:
+def consent_given(recipient_body_ids: list[int], **overrides) -> dict:
+    """A written consent for planning, sharing and the council, naming the member bodies it covers."""
     data = {"consent_decision": "given", "purposes": ["support_planning", "information_sharing", "council"],
-            "recipient_bodies": "市社会福祉協議会、NPO法人 つながる居場所", "method": "written",
-            "consent_date": "2026-11-28"}
+            "recipient_body_ids": list(recipient_body_ids), "method": "written", "consent_date": "2026-11-28"}
     data.update(overrides)
     return data
 
@@ -122,19 +122,28 @@ class Story:
         self.assert_restores(case.id)
         return case
 
-    def complete(self, case: CaseRecord | int, element_id: str, user: UserRecord, data: dict) -> TaskRecord:
-        """Complete the one open task of `element_id` as `user`; return the task row it completed."""
-        task = self.task(case, element_id)
+    def complete(self, case: CaseRecord | int, task: str | TaskRecord, user: UserRecord, data: dict) -> TaskRecord:
+        """Complete a task as `user`: the given row, or the single open task of an element id."""
+        if isinstance(task, str):
+            task = self.task(case, task)
         with self.session_factory() as session:
             cases.complete_task(session, self.clock, session.get(UserRecord, user.id), task.id, dict(data))
         self.assert_restores(case)
         return task
 
+    def add_action(self, case: CaseRecord | int, data: dict, user: UserRecord | None = None) -> SupportActionRecord:
+        """A caseworker (or coordinator) adds a support action to a running case outside the council."""
+        with self.session_factory() as session:
+            actor = session.get(UserRecord, (user or self.cast.coordinator).id)
+            action = events.add_support_action(session, self.clock, actor, _id(case), data)
+        self.assert_restores(case)
+        return action
+
     def decide(self, case: CaseRecord | int, actions: list[dict] = (), next_review_on: str = "2027-01-10",
-               **overrides) -> CouncilDecisionRecord:
-        """The coordinator records the council's decision on the meeting the case is tabled at."""
+               meeting_id: int | None = None, **overrides) -> CouncilDecisionRecord:
+        """The coordinator records the council's decision, by default at the meeting the case was last tabled at."""
         case_id = _id(case)
-        meeting_id = self.latest_agenda_item(case_id).meeting_id
+        meeting_id = meeting_id or self.latest_agenda_item(case_id).meeting_id
         data = {"situation": "退職後、社会的な接点がほぼない", "risk": "high",
                 "plan": "社会福祉協議会が訪問で関係をつくり、居場所につなぐ",
                 "lead_body_id": self.cast.bodies["shakyo"].id, "key_person": "長女（県外在住）",
@@ -184,14 +193,14 @@ class Story:
         """The stored workflow, restored, waits on exactly the tasks the inbox shows as open, serializes
         back to the same text and has the same next timer as the due index."""
         stored = self.case(case)
+        assert stored.status != CaseStatus.ERROR, f"stopped on {stored.error_element}: {stored.error_message}"
         workflow = load_state(self.version.spec, stored.workflow_state)
         ready = sorted((view.element_id, view.spiff_id) for view in ready_user_tasks(workflow))
         rows = sorted((t.element_id, t.spiff_task_id) for t in self.tasks(stored.id, TaskStatus.OPEN))
         assert ready == rows, f"restored workflow waits on {ready}, the inbox shows {rows}"
         assert dump_state(workflow) == stored.workflow_state
-        if stored.status not in (CaseStatus.ERROR, CaseStatus.COMPLETED):
+        if stored.status != CaseStatus.COMPLETED:
             assert next_timer_at(workflow) == stored.next_timer_at
-        assert stored.status != CaseStatus.ERROR, f"{stored.error_element}: {stored.error_message}"
 
     # Reads ----------------------------------------------------------------------------------
 
@@ -219,10 +228,16 @@ class Story:
         assert len(found) == 1, f"expected one open '{element_id}', open: {self.open_elements(case)}"
         return found[0]
 
-    def workflow_data(self, case: CaseRecord | int) -> dict:
-        """The data the process holds on its last completed top-level task plus its data objects."""
+    def data_at(self, case: CaseRecord | int, element_id: str) -> dict:
+        """The workflow data of the newest task of `element_id` (what the flow knew when it got there)."""
         workflow = load_state(self.version.spec, self.case(case).workflow_state)
-        return {**workflow.data, **workflow.get_tasks()[-1].data}
+        found = [t for t in workflow.get_tasks() if t.task_spec.bpmn_id == element_id]
+        assert found, f"'{element_id}' never ran"
+        return max(found, key=lambda t: t.last_state_change).data
+
+    def data_objects(self, case: CaseRecord | int) -> dict:
+        """The process's data objects, e.g. `consent_status`."""
+        return load_state(self.version.spec, self.case(case).workflow_state).data.get("data_objects", {})
 
     def rows(self, model, case: CaseRecord | int, order=None) -> list:
         with self.session_factory() as session:
@@ -256,11 +271,32 @@ class Story:
                 select(NotificationRecord).where(NotificationRecord.task_id == task.id)
                 .order_by(NotificationRecord.id))]
 
+    def available(self, user: UserRecord) -> list[TaskRecord]:
+        """What `user` sees offered in the shared inbox."""
+        with self.session_factory() as session:
+            return queries.available_tasks(session, session.get(UserRecord, user.id))
+
+    def can_view(self, user: UserRecord, case: CaseRecord | int) -> bool:
+        """Whether the access policy lets `user` read the case now."""
+        with self.session_factory() as session:
+            return access.can_view_case(session.get(UserRecord, user.id), session.get(CaseRecord, _id(case)),
+                                        self.clock())
+
+    def partner_for(self, task: TaskRecord) -> UserRecord:
+        """The cast's partner who works for the member body a task is offered to."""
+        (user,) = [u for u in self.cast.partners.values() if u.organisation_id == task.candidate_body_id]
+        return user
+
     def action_type(self, code: str) -> ActionTypeRecord:
         with self.session_factory() as session:
             return session.scalar(select(ActionTypeRecord).where(ActionTypeRecord.code == code))
 
     # Paths everyone walks --------------------------------------------------------------------
+
+    def consent_given(self, *body_keys: str, **overrides) -> dict:
+        """A given consent naming member bodies of the cast by key (by default 社協 and the NPO)."""
+        keys = body_keys or ("shakyo", "npo_ibasho")
+        return consent_given([self.cast.bodies[key].id for key in keys], **overrides)
 
     def to_consent(self, case, intake_data: dict | None = None, assessment_data: dict | None = None) -> None:
         worker = self.cast.caseworker
@@ -270,13 +306,10 @@ class Story:
     def to_council(self, case, meeting_date: str = "2026-12-03") -> None:
         """Intake, baseline, consent given, tabled on the consent basis: waiting for the council."""
         self.to_consent(case)
-        self.complete(case, "consent_capture", self.cast.caseworker, consent_given())
+        self.complete(case, "consent_capture", self.cast.caseworker, self.consent_given())
         self.complete(case, "table_case", self.cast.coordinator, tabling(meeting_date))
 
 
 def _id(case: CaseRecord | int) -> int:
     return case if isinstance(case, int) else case.id
 
-
-def on(day: str) -> date:
-    return date.fromisoformat(day)

@@ -37,17 +37,26 @@ def test_viewing_a_case_shows_its_file_and_leaves_an_audit_row(
     case_file = queries.view_case(session, clock, caseworker, standard_case.id, part="forms")
 
     assert case_file.case.id == standard_case.id
-    assert [t.element_id for t in case_file.tasks] == ["intake", "follow_up"]
+    assert [t.element_id for t in case_file.tasks] == ["intake", "baseline_assessment"]
+    assert case_file.person.name == intake_data["person_name"]
     assert [s.data for s in case_file.submissions] == [intake_data]
     assert [a.action for a in case_file.timeline] == ["case.started", "task.completed"]
     assert view_audits(session_factory, standard_case.id) == [("case.viewed", caseworker.id, "forms", clock())]
 
 
-def test_a_supervisor_of_the_same_municipality_may_view_the_case(
-        session, session_factory, clock, supervisor, standard_case):
+def test_a_supervisor_sees_a_case_once_they_take_one_of_its_tasks(
+        session, session_factory, clock, caseworker, supervisor, standard_case, intake_data, assessment_data):
+    with pytest.raises(Forbidden):  # the municipality alone is no basis
+        queries.view_case(session, clock, supervisor, standard_case.id)
+    for data in (dict(intake_data, special_care=["suicidal_thoughts"]), assessment_data,
+                 {"action_taken": "電話で安全を確認した", "action_date": "2026-11-27"}):
+        cases.complete_task(session, clock, caseworker, open_task(session_factory, standard_case.id).id, data)
+
+    cases.claim_task(session, clock, supervisor, open_task(session_factory, standard_case.id).id)
     queries.view_case(session, clock, supervisor, standard_case.id)
 
-    assert view_audits(session_factory, standard_case.id) == [("case.viewed", supervisor.id, "summary", clock())]
+    assert view_audits(session_factory, standard_case.id) == [
+        ("case.view_refused", supervisor.id, "summary", clock()), ("case.viewed", supervisor.id, "summary", clock())]
 
 
 @pytest.mark.parametrize("who", ["neighbour_caseworker", "partner"])

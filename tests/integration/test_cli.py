@@ -34,6 +34,7 @@ def test_demo_creates_every_role_and_cases_in_different_states_once(database_url
     assert {"caseworker", "supervisor", "coordinator", "designer", "partner", "admin"} <= names
     statuses = set(session.scalars(select(CaseRecord.status)))
     assert {CaseStatus.RUNNING, CaseStatus.WAITING, CaseStatus.COMPLETED} <= statuses
+    assert CaseStatus.ERROR not in statuses
     cases_after_first = session.scalar(select(func.count()).select_from(CaseRecord))
 
     again = CliRunner().invoke(main, ["demo"], env=env)

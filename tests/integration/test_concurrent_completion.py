@@ -6,8 +6,10 @@ from datetime import timedelta
 from uuid import UUID
 
 import pytest
+from sqlalchemy import select
 
 from tsunagu.engine import access, cases, users
+from tsunagu.engine.casefile import PersonRecord
 from tsunagu.engine.clock import FixedClock
 from tsunagu.engine.errors import Conflict
 from tsunagu.engine.models import CaseStatus, TaskStatus, UserRecord
@@ -59,33 +61,38 @@ def completion(clock, user_id, task_id, data):
     return command
 
 
+def racing_intakes(monkeypatch, session_factory, clock, caseworker, standard_case, intake_data):
+    """Two intakes of the same task, both validated before either writes: an urgent and a routine one."""
+    barrier = hold_after(monkeypatch, cases, "validate_form")
+    (task,) = task_rows(session_factory, standard_case.id)
+    # Different answers route differently, so a double completion could not hide behind equal data.
+    urgent = dict(intake_data, special_care=["suicidal_thoughts"], person_name="一人目")
+    routine = dict(intake_data, special_care=[], person_name="二人目")
+    outcomes = race(session_factory, [completion(clock, caseworker.id, task.id, urgent),
+                                      completion(clock, caseworker.id, task.id, routine)])
+    assert not barrier.broken, "the two completions did not overlap"
+    monkeypatch.undo()  # from here on one person works alone
+    return outcomes, (urgent, routine)
+
+
 def test_concurrent_completions_let_exactly_one_win(
-        monkeypatch, engine, session_factory, clock, caseworker, standard_version, standard_case, intake_data):
+        monkeypatch, engine, session_factory, clock, caseworker, standard_version, standard_case, intake_data,
+        assessment_data):
     if engine.dialect.name == "sqlite":  # readers and the writer overlap only in WAL mode
         with engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-    # Both have read the open task and validated their form before either writes.
-    barrier = hold_after(monkeypatch, cases, "validate_form")
-    (task,) = task_rows(session_factory, standard_case.id)
     before = reload_case(session_factory, standard_case.id)
-    # Different answers route differently, so a double completion could not hide behind equal data.
-    urgent = dict(intake_data, suicidal_thoughts=True, person_name="一人目")
-    routine = dict(intake_data, suicidal_thoughts=False, person_name="二人目")
 
-    outcomes = race(session_factory, [completion(clock, caseworker.id, task.id, urgent),
-                                      completion(clock, caseworker.id, task.id, routine)])
+    outcomes, answers = racing_intakes(monkeypatch, session_factory, clock, caseworker, standard_case, intake_data)
 
-    assert not barrier.broken, "the two completions did not overlap"
     assert outcomes.count("ok") == 1, outcomes
-    (loser,) = [o for o in outcomes if o != "ok"]
-    assert isinstance(loser, Conflict), repr(loser)
-    winner = (urgent, routine)[outcomes.index("ok")]
-    expected_next = "crisis_response" if winner["suicidal_thoughts"] else "follow_up"
-
+    winner = answers[outcomes.index("ok")]
     assert [s.data for s in submissions(session_factory, standard_case.id)] == [winner]
+    with session_factory() as session:  # the intake writer registered one person, the winner's
+        assert [p.name for p in session.scalars(select(PersonRecord))] == [winner["person_name"]]
     rows = task_rows(session_factory, standard_case.id)
     assert [(t.element_id, t.status) for t in rows] == [
-        ("intake", TaskStatus.COMPLETED), (expected_next, TaskStatus.OPEN)]
+        ("intake", TaskStatus.COMPLETED), ("baseline_assessment", TaskStatus.OPEN)]
     assert audit_actions(session_factory, standard_case.id) == ["case.started", "task.completed"]
 
     case = reload_case(session_factory, standard_case.id)
@@ -93,24 +100,34 @@ def test_concurrent_completions_let_exactly_one_win(
     assert case.lock_version == before.lock_version + 1
     workflow = load_state(standard_version.spec, case.workflow_state)
     assert [(t.element_id, t.spiff_id) for t in ready_user_tasks(workflow)] == [
-        (expected_next, rows[1].spiff_task_id)]
-    assert workflow.get_task_from_id(UUID(rows[1].spiff_task_id)).data["person_name"] == winner["person_name"]
+        ("baseline_assessment", rows[1].spiff_task_id)]
+    assert workflow.get_task_from_id(UUID(rows[1].spiff_task_id)).data["special_care"] == winner["special_care"]
+
+    # The winner's answers, not the loser's, decide the route.
+    completion(clock, caseworker.id, rows[1].id, assessment_data)(session_factory())
+    expected = "crisis_safety_action" if winner["special_care"] else "consent_capture"
+    assert task_rows(session_factory, standard_case.id)[-1].element_id == expected
+
+
+def test_the_loser_of_a_concurrent_completion_is_told_to_reload(
+        monkeypatch, session_factory, clock, caseworker, standard_case, intake_data):
+    outcomes, _answers = racing_intakes(monkeypatch, session_factory, clock, caseworker, standard_case, intake_data)
+
+    (loser,) = [o for o in outcomes if o != "ok"]
+    assert isinstance(loser, Conflict), repr(loser)
 
 
 def test_the_loser_of_a_race_can_reload_and_work_the_next_task(
-        monkeypatch, session_factory, clock, caseworker, standard_case, intake_data):
-    hold_after(monkeypatch, cases, "validate_form")
-    (task,) = task_rows(session_factory, standard_case.id)
-    outcomes = race(session_factory, [completion(clock, caseworker.id, task.id, intake_data)] * 2)
-    assert sorted(type(o).__name__ for o in outcomes) == ["Conflict", "str"], outcomes
-    monkeypatch.undo()  # from here on one person works alone
+        monkeypatch, session_factory, clock, caseworker, standard_case, intake_data, assessment_data):
+    outcomes, _answers = racing_intakes(monkeypatch, session_factory, clock, caseworker, standard_case, intake_data)
+    assert outcomes.count("ok") == 1, outcomes
 
     next_task = task_rows(session_factory, standard_case.id)[-1]
-    completion(clock, caseworker.id, next_task.id, {"contacted_on": "2026-11-28", "contact_result": "reached"})(
-        session_factory())
+    completion(clock, caseworker.id, next_task.id, assessment_data)(session_factory())
 
-    assert reload_case(session_factory, standard_case.id).status == CaseStatus.COMPLETED
-    assert len(submissions(session_factory, standard_case.id)) == 2
+    assert reload_case(session_factory, standard_case.id).status == CaseStatus.RUNNING
+    assert [s.form_id for s in submissions(session_factory, standard_case.id)] == [
+        "intake-schema.json", "assessment-schema.json"]
 
 
 @pytest.mark.parametrize("apart", [

@@ -55,7 +55,7 @@ def test_claiming_twice_is_harmless_and_the_claimer_can_complete(
 
     cases.complete_task(session, clock, caseworker, task.id, intake_data)
 
-    assert open_task(session_factory, standard_case.id).element_id == "follow_up"
+    assert open_task(session_factory, standard_case.id).element_id == "baseline_assessment"
 
 
 def test_an_unclaimed_task_is_free_for_the_next_person(
@@ -93,11 +93,13 @@ def test_someone_without_the_lanes_role_may_neither_claim_nor_complete(
     assert submissions(session_factory, standard_case.id) == []
 
 
-def test_a_caseworker_may_not_claim_the_supervisors_crisis_task(
-        session, session_factory, clock, caseworker, supervisor, standard_case, intake_data):
-    cases.complete_task(session, clock, caseworker, open_task(session_factory, standard_case.id).id,
-                        dict(intake_data, suicidal_thoughts=True))
+def test_a_caseworker_may_not_claim_the_supervisors_crisis_review(
+        session, session_factory, clock, caseworker, supervisor, standard_case, intake_data, assessment_data):
+    for data in (dict(intake_data, special_care=["suicidal_thoughts"]), assessment_data,
+                 {"action_taken": "電話で安全を確認した", "action_date": "2026-11-27"}):
+        cases.complete_task(session, clock, caseworker, open_task(session_factory, standard_case.id).id, data)
     crisis = open_task(session_factory, standard_case.id)
+    assert crisis.element_id == "crisis_review"
 
     with pytest.raises(Forbidden):
         cases.claim_task(session, clock, caseworker, crisis.id)
