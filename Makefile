@@ -28,9 +28,9 @@ run: $(STAMP) translations
 test: $(STAMP) translations
 	$(BIN)/python -m pytest
 
-# The database layers again on PostgreSQL (used by .ci/run; needs a server at PG_TEST_URL).
+# The database layers again on PostgreSQL, with the multi-process scheduler tests (used by .ci/run).
 test-postgres: $(STAMP) translations
-	TSUNAGU_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest tests/integration tests/web
+	TSUNAGU_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest tests/integration tests/web tests/system
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
