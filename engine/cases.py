@@ -14,6 +14,7 @@ from .db import transaction
 from .errors import Conflict, Forbidden, InvalidState, NotFound
 from .forms import validate_form, with_defaults
 from .notifications import announce_assignment, announce_new_task
+from .operations import IncidentRecord
 from .records import RecordContext, close_open_actions, write_record
 from .timers import engine_time, next_timer_at
 from .models import (
@@ -159,6 +160,8 @@ def retry_case(session: Session, clock: Clock, actor: UserRecord, case_id: int) 
             raise InvalidState("the case is not in the error state", element=case.reference)
         workflow = load_state(case.process_version.spec, case.workflow_state)
         audit.record(session, clock, actor, "case.retried", case_id=case.id, element=case.error_element)
+        resolve_incidents(session, clock, actor, case.id)
+        case.timer_attempts = 0
         advance(session, clock, actor, case, workflow, lambda: retry_failed_tasks(workflow))
     return case
 
@@ -281,6 +284,13 @@ def _lock_case(session: Session, case: CaseRecord) -> None:
         .values(lock_version=CaseRecord.lock_version).execution_options(synchronize_session=False)).rowcount
     if taken != 1:
         raise Conflict("the case was changed by someone else; reload and try again", element=case.reference)
+
+
+def resolve_incidents(session: Session, clock: Clock, actor: UserRecord, case_id: int) -> None:
+    """A retried case has no open incident any more: someone acted on it."""
+    for incident in session.scalars(select(IncidentRecord).where(
+            IncidentRecord.case_id == case_id, IncidentRecord.resolved_at.is_(None))):
+        incident.resolved_at, incident.resolved_by_id = clock(), actor.id
 
 
 STAFF_ROLES = {"caseworker", "supervisor"}

@@ -67,7 +67,7 @@ class Settings:
     smtp_username: str = field(default="", metadata={"env": "TSUNAGU_SMTP_USERNAME"})
     smtp_password: str = field(default="", metadata={"env": "TSUNAGU_SMTP_PASSWORD"})
     mail_from: str = field(default="tsunagu@localhost", metadata={"env": "TSUNAGU_MAIL_FROM"})
-    mail_max_attempts: int = field(default=8, metadata={"env": "TSUNAGU_MAIL_MAX_ATTEMPTS", "parse": _parse_int})
+    mail_max_attempts: int = field(default=20, metadata={"env": "TSUNAGU_MAIL_MAX_ATTEMPTS", "parse": _parse_int})
     base_url: str = field(default="http://127.0.0.1:5000", metadata={"env": "TSUNAGU_BASE_URL"})
 
     @classmethod

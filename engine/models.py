@@ -162,6 +162,8 @@ class TaskRecord(Base):
         Index("ix_tasks_open_role", "status", "role", "due_at"),
         Index("ix_tasks_open_assignee", "status", "assignee_id", "due_at"),
         Index("ix_tasks_open_due", "status", "due_at"),
+        # The overdue query: open tasks not yet announced, so announced ones are never read again.
+        Index("ix_tasks_overdue_unnoticed", "status", "overdue_noticed_at", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

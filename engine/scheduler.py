@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import audit
@@ -31,6 +31,7 @@ from .workflow import StepFailed, fire_timers, load_state
 
 log = logging.getLogger(__name__)
 LEASE_NAME = "timers"
+LEASE_RENEW_EVERY = 50  # firings
 ACTIVE = (CaseStatus.RUNNING, CaseStatus.WAITING)
 
 
@@ -96,22 +97,45 @@ def _claim_next(session: Session, now, passed: set[int]) -> CaseRecord | None:
 def fire_next_due(session: Session, clock: Clock, policy: TimerPolicy, passed: set[int], report: PassReport) -> bool:
     """Claim the most overdue case, fire its timers in one transaction; False when nothing is due."""
     now = clock()
-    with transaction(session):
-        case = _claim_next(session, now, passed)
-        if case is None:
-            return False
-        passed.add(case.id)
-        due = case.next_timer_at
-        workflow = load_state(case.process_version.spec, case.workflow_state)
-        try:
-            advance(session, clock, None, case, workflow, lambda: fire_timers(workflow), raise_failure=True)
-        except StepFailed as failure:
-            _record_failure(session, clock, policy, case, failure, report)
-            return True
-        case.timer_attempts = 0
-        audit.record(session, clock, None, "timer.fired", case_id=case.id, due_at=due.isoformat())
-        report.fired.append(case.id)
+    claimed = None
+    try:
+        with transaction(session):
+            case = _claim_next(session, now, passed)
+            if case is None:
+                return False
+            claimed = case.id
+            passed.add(case.id)
+            due = case.next_timer_at
+            workflow = load_state(case.process_version.spec, case.workflow_state)
+            try:
+                advance(session, clock, None, case, workflow, lambda: fire_timers(workflow), raise_failure=True)
+            except StepFailed as failure:
+                _record_failure(session, clock, policy, case, failure, report)
+                return True
+            case.timer_attempts = 0
+            audit.record(session, clock, None, "timer.fired", case_id=case.id, due_at=due.isoformat())
+        report.fired.append(case.id)  # only once committed
+    except (Conflict, OperationalError):
+        raise  # the case or the database is busy: the case stays due for the next pass
+    except Exception as error:
+        if claimed is None:
+            raise
+        # A case the engine cannot restore or save must not hold up every timer behind it: it fails
+        # like a broken script (attempts, backoff, then an incident an administrator retries).
+        log.exception("firing the timers of case %s failed", claimed)
+        _record_crash(session, clock, policy, claimed, error, report)
     return True
+
+
+def _record_crash(session: Session, clock: Clock, policy: TimerPolicy, case_id: int, error: Exception,
+                  report: PassReport) -> None:
+    with transaction(session):
+        # `of=CaseRecord`: PostgreSQL refuses FOR UPDATE on the outer join of the eager-loaded version.
+        case = session.get(CaseRecord, case_id, with_for_update={"skip_locked": True, "of": CaseRecord},
+                           populate_existing=True)
+        if case is None or case.status not in ACTIVE:
+            return  # another scheduler has it now
+        _record_failure(session, clock, policy, case, StepFailed(f"{type(error).__name__}: {error}"[:1000]), report)
 
 
 def _record_failure(session, clock, policy, case, failure: StepFailed, report) -> None:
@@ -145,6 +169,8 @@ def run_pass(session_factory: sessionmaker[Session], clock: Clock, policy: Timer
     passed: set[int] = set()
     while limit is None or len(passed) < limit:
         with session_factory() as session:
+            if session.bind.dialect.name == "sqlite" and passed and len(passed) % LEASE_RENEW_EVERY == 0:
+                acquire_lease(session, clock, holder, policy.lease_s)  # a long catch-up keeps its lease
             try:
                 if not fire_next_due(session, clock, policy, passed, report):
                     break

@@ -134,10 +134,19 @@ class StepFailed(TsunaguError):
     code = "workflow_error"
 
 
+MAX_ENGINE_ROUNDS = 100
+
+
 def run_engine_steps(workflow: BpmnWorkflow) -> None:
     """Advance every automatic task until people or timers must act; raise `StepFailed` on error."""
     try:
         workflow.do_engine_steps()
+        # do_engine_steps ends with refresh_timers(): a timer already due turns READY there but is not
+        # run, and a READY timer is no waiting event, so nothing would ever wake the case for it.
+        rounds = 0
+        while workflow.get_tasks(state=TaskState.READY, manual=False) and rounds < MAX_ENGINE_ROUNDS:
+            workflow.do_engine_steps()
+            rounds += 1
     except SpiffWorkflowException as exc:
         raise _step_failed(exc) from exc
 

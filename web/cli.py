@@ -1,6 +1,7 @@
 """The `tsunagu` command: prepare the database, load demo data, validate process models, serve."""
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -64,6 +65,7 @@ def validate(paths: tuple[Path, ...]) -> None:
 def scheduler() -> None:
     """Fire due BPMN timers, announce due and overdue tasks, and send notification mail, until stopped."""
     settings = Settings.from_env()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     upgrade_database(settings.database_url)
     click.echo(f"scheduler: every {settings.scheduler_interval_s}s on {_safe_url(settings.database_url)}")
     try:

@@ -63,8 +63,9 @@ def _open(session, case_id, element_id) -> TaskRecord:
 
 
 def _notified(session, task, kind) -> set[str]:
-    return set(session.scalars(select(UserRecord.username).join(NotificationRecord, NotificationRecord.user_id == UserRecord.id)
-                               .where(NotificationRecord.task_id == task.id, NotificationRecord.kind == kind)))
+    return set(session.scalars(
+        select(UserRecord.username).join(NotificationRecord, NotificationRecord.user_id == UserRecord.id)
+        .where(NotificationRecord.task_id == task.id, NotificationRecord.kind == kind)))
 
 
 def _notice_count(session) -> int:
@@ -100,7 +101,7 @@ def test_a_claimed_task_is_announced_to_its_assignee_and_overdue_to_supervisors_
     assert _pass_twice(session_factory, clock, session) == 1
     assert _notified(session, review, "task_due_soon") == {"caseworker"}
 
-    clock.advance(timedelta(days=1))
+    clock.advance(timedelta(days=1))  # an hour overdue
     _pass_twice(session_factory, clock, session)
     assert _notified(session, review, "task_overdue") == {"caseworker", "supervisor"}
 

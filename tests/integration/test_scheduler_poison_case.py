@@ -1,10 +1,9 @@
 """One case the engine cannot restore must not stop every other timer (head-of-line blocking).
 
-Today a case whose stored workflow cannot be loaded (or whose firing writes a row the database
-refuses) raises out of `run_pass`; it is the most overdue case, so every later pass claims it first and
-fails the same way: no timer of any other case fires, and no due-soon notice or mail goes out.
-Expected: the broken case fails like a broken script (attempts, backoff, then an incident) and
-the others fire. Strict xfail: once the scheduler is fixed this passes, and the marker must go.
+A case whose stored workflow cannot be loaded (or whose firing writes a row the database refuses) is
+the most overdue case, so if it raised out of `run_pass` every later pass would claim it first and
+fail the same way. It must fail like a broken script (attempts, backoff, then an incident) while the
+others fire.
 """
 from __future__ import annotations
 
@@ -24,8 +23,6 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bpmn"
 POLICY = TimerPolicy(max_attempts=3, backoff_s=60)
 
 
-@pytest.mark.xfail(strict=True, raises=KeyError,
-                   reason="engine bug: a case that cannot be restored raises out of run_pass and blocks all timers")
 def test_a_case_whose_state_cannot_be_restored_fails_alone_while_the_other_timers_fire(
         session, session_factory, clock, caseworker):
     version = deploy(session, load_definition(FIXTURES / "timers"), clock)

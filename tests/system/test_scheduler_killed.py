@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, make_url, select, text
 
+from tsunagu.engine.clock import FixedClock
 from tsunagu.engine.models import AuditRecord, TaskRecord
 from tsunagu.engine.scheduler import TimerPolicy, run_pass
 
@@ -44,7 +45,7 @@ def test_a_scheduler_killed_mid_firing_leaves_that_case_to_fire_once_after_resta
     assert mid_firing not in before_restart  # its uncommitted firing died with the process
     assert open_reviews_per_case(session)[mid_firing] == 0
 
-    restart_clock = type(clock)(fire_at)
+    restart_clock = FixedClock(fire_at)
     policy = TimerPolicy(lease_s=LEASE_S)
     if session.bind.dialect.name == "sqlite":
         # The dead scheduler's lease stands until it expires; then another scheduler takes over.

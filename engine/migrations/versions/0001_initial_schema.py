@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 13:45:53.679358
+Create Date: 2026-11-27 14:22:39.223985
 """
 from alembic import op
 import sqlalchemy as sa
@@ -320,6 +320,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_tasks_open_assignee', ['status', 'assignee_id', 'due_at'], unique=False)
         batch_op.create_index('ix_tasks_open_due', ['status', 'due_at'], unique=False)
         batch_op.create_index('ix_tasks_open_role', ['status', 'role', 'due_at'], unique=False)
+        batch_op.create_index('ix_tasks_overdue_unnoticed', ['status', 'overdue_noticed_at', 'due_at'], unique=False)
 
     op.create_table('agenda_items',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -504,6 +505,7 @@ def downgrade() -> None:
 
     op.drop_table('agenda_items')
     with op.batch_alter_table('tasks', schema=None) as batch_op:
+        batch_op.drop_index('ix_tasks_overdue_unnoticed')
         batch_op.drop_index('ix_tasks_open_role')
         batch_op.drop_index('ix_tasks_open_due')
         batch_op.drop_index('ix_tasks_open_assignee')
