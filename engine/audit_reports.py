@@ -19,6 +19,12 @@ ACCESS_ACTIONS = ("case.viewed", "case.view_refused", "task.viewed", "task.view_
                   "case.exported", "case.printed", "case.access_log_viewed")
 
 
+def access_log(session: Session, clock: Clock, user: UserRecord, case_id: int) -> tuple[CaseRecord, list[AuditRecord]]:
+    """`who_accessed` together with the case it is about, for the access-log page."""
+    rows = who_accessed(session, clock, user, case_id)
+    return session.get(CaseRecord, case_id), rows
+
+
 def who_accessed(session: Session, clock: Clock, user: UserRecord, case_id: int) -> list[AuditRecord]:
     """Every read of a case, newest first: for the coordinating body and supervisors with a basis."""
     with transaction(session):

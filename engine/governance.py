@@ -6,12 +6,15 @@ from datetime import date, datetime
 from sqlalchemy import Date, ForeignKey, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from . import audit
+from . import access, audit
 from .casefile import OrganisationRecord
 from .clock import Clock
 from .db import transaction
-from .errors import InvalidState, NotFound
+from .errors import FieldError, Forbidden, FormInvalid, InvalidState, NotFound
 from .models import Base, MunicipalityRecord, UserRecord
+from .roles import Role
+
+PLEDGE_MAX_LENGTH = 10000
 
 
 class CouncilRecord(Base):
@@ -89,8 +92,22 @@ def publish_pledge(session: Session, clock: Clock, municipality_id: int, text: s
     return pledge
 
 
+def publish_pledge_as(session: Session, clock: Clock, admin: UserRecord, text: str) -> PledgeTextRecord:
+    """An administrator publishes a new version of the pledge for their municipality; audited."""
+    access.require_admin(admin)
+    text = (text or "").strip()
+    if not text:
+        raise FormInvalid([FieldError("text", "required")], element="pledge")
+    if len(text) > PLEDGE_MAX_LENGTH:
+        raise FormInvalid([FieldError("text", "maxLength", {"limit": PLEDGE_MAX_LENGTH})], element="pledge")
+    with transaction(session):
+        pledge = publish_pledge(session, clock, admin.municipality_id, text)
+        audit.record(session, clock, admin, "pledge.published", pledge=pledge.id, version=pledge.version)
+    return pledge
+
+
 def has_accepted_pledge(session: Session, user: UserRecord) -> bool:
-    """True when the user accepted the current pledge of their municipality (or none is published)."""
+    """True when the user accepted the current pledge of their municipality; False while none is published."""
     pledge = current_pledge(session, user.municipality_id)
     if pledge is None:
         return False
@@ -142,3 +159,11 @@ def public_notice(session: Session, council_id: int) -> str:
         "4 構成機関等　" + ("、".join(m.name for m in members) if members else "（なし）"),
     ]
     return "\n".join(lines)
+
+
+def notice_for(session: Session, user: UserRecord) -> str | None:
+    """The public notice (公示) of the user's council, for coordinators and administrators; None without one."""
+    if not (user.active and user.role_codes & {Role.COORDINATOR.value, Role.ADMIN.value}):
+        raise Forbidden("only the coordinating body and administrators manage the public notice")
+    council = council_of(session, user.municipality_id)
+    return public_notice(session, council.id) if council is not None else None

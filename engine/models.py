@@ -87,6 +87,7 @@ class UserRecord(Base):
     locked_until: Mapped[datetime | None]
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_enabled: Mapped[bool] = mapped_column(default=False)
+    totp_last_step: Mapped[int | None]  # the last accepted time step: a code works once
     created_at: Mapped[datetime]
 
     roles: Mapped[list["UserRoleRecord"]] = relationship(

@@ -7,6 +7,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from .clock import Clock
+from .db import transaction
 from .models import TaskRecord, TaskStatus, UserRecord, UserRoleRecord
 from .operations import NotificationRecord
 from .roles import Role
@@ -114,8 +115,10 @@ def recent_notifications(session: Session, user: UserRecord, limit: int = 50) ->
 
 
 def mark_all_read(session: Session, clock: Clock, user: UserRecord) -> None:
-    session.execute(update(NotificationRecord).where(
-        NotificationRecord.user_id == user.id, NotificationRecord.read_at.is_(None)).values(read_at=clock()))
+    """Mark every unread notice of the user read, as one command."""
+    with transaction(session):
+        session.execute(update(NotificationRecord).where(
+            NotificationRecord.user_id == user.id, NotificationRecord.read_at.is_(None)).values(read_at=clock()))
 
 
 def notify_break_glass(session: Session, clock: Clock, case, actor: UserRecord) -> None:

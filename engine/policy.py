@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from .casefile import (
     CLOSED_ACTION_STATUSES,
+    ActionStatus,
     AgendaItemRecord,
     BreakGlassRecord,
     CaseStaffRecord,
@@ -57,6 +58,7 @@ class Access:
     scope: Scope | None = None
     special_care: bool = False
     detail: str | None = None  # e.g. the consent or action id the basis rests on
+    until: datetime | None = None  # when a time-limited basis (break-glass) runs out
 
     @property
     def full(self) -> bool:
@@ -91,7 +93,8 @@ def case_access(session: Session, user: UserRecord, case: CaseRecord, now: datet
             return Access(True, Basis.ACTION, Scope.PACKET, False, f"action:{action}")
     grant = _break_glass(session, case.id, user.id, now)
     if grant is not None:
-        return Access(True, Basis.BREAK_GLASS, Scope.FULL, care, f"break_glass:{grant}")
+        grant_id, expires_at = grant
+        return Access(True, Basis.BREAK_GLASS, Scope.FULL, care, f"break_glass:{grant_id}", until=expires_at)
     return DENIED
 
 
@@ -123,10 +126,11 @@ def _consent_naming(session: Session, case_id: int, body_id: int) -> int | None:
 
 
 def _open_action(session: Session, case_id: int, body_id: int) -> int | None:
-    """An open action of the body whose sharing basis still holds (a withdrawn consent ends it)."""
+    """An open action of the body whose sharing basis still holds (a withdrawn consent ends it;
+    a body that declined the action has no reason to see the case any more)."""
     actions = session.scalars(select(SupportActionRecord).where(
         SupportActionRecord.case_id == case_id, SupportActionRecord.owner_body_id == body_id,
-        SupportActionRecord.status.not_in(CLOSED_ACTION_STATUSES))).all()
+        SupportActionRecord.status.not_in((*CLOSED_ACTION_STATUSES, ActionStatus.DECLINED)))).all()
     for action in actions:
         if _sharing_still_valid(session, action):
             return action.id
@@ -143,7 +147,8 @@ def _sharing_still_valid(session: Session, action: SupportActionRecord) -> bool:
     return consent is not None and consent.withdrawn_at is None
 
 
-def _break_glass(session: Session, case_id: int, user_id: int, now: datetime) -> int | None:
-    return session.scalar(select(BreakGlassRecord.id).where(
+def _break_glass(session: Session, case_id: int, user_id: int, now: datetime) -> tuple[int, datetime] | None:
+    row = session.execute(select(BreakGlassRecord.id, BreakGlassRecord.expires_at).where(
         BreakGlassRecord.case_id == case_id, BreakGlassRecord.user_id == user_id,
-        BreakGlassRecord.expires_at > now).order_by(BreakGlassRecord.id.desc()).limit(1))
+        BreakGlassRecord.expires_at > now).order_by(BreakGlassRecord.id.desc()).limit(1)).first()
+    return (row.id, row.expires_at) if row is not None else None

@@ -68,11 +68,26 @@ def check_totp(session: Session, clock: Clock, user_id: int, code: str) -> Login
             return LoginResult(LoginOutcome.BAD_CREDENTIALS)
         if user.locked_until is not None and user.locked_until > now:
             return LoginResult(LoginOutcome.LOCKED)
-        if not pyotp.TOTP(user.totp_secret).verify(code.strip(), for_time=now, valid_window=1):
+        step = _accepted_step(user, code, now)
+        if step is None:
             _count_failure(session, clock, user)
             return LoginResult(LoginOutcome.BAD_CREDENTIALS)
+        user.totp_last_step = step
         _succeed(session, clock, user)
         return LoginResult(LoginOutcome.OK, user)
+
+
+def _accepted_step(user: UserRecord, code: str, now) -> int | None:
+    """The time step the code belongs to (now, or one step either side for clock drift), if it was not
+    used before: a code seen by a shoulder-surfer or a proxy log cannot sign in a second time."""
+    totp = pyotp.TOTP(user.totp_secret)
+    current = totp.timecode(now)
+    for step in (current - 1, current, current + 1):
+        if user.totp_last_step is not None and step <= user.totp_last_step:
+            continue
+        if pyotp.utils.strings_equal(totp.generate_otp(step), code.strip()):
+            return step
+    return None
 
 
 def _count_failure(session: Session, clock: Clock, user: UserRecord) -> None:
@@ -95,9 +110,18 @@ def totp_required(user: UserRecord) -> bool:
 
 def start_totp_enrolment(session: Session, user: UserRecord) -> str:
     """A new secret for the user to scan; it takes effect once confirmed with a code."""
+    if user.totp_enabled:  # starting again would silently switch the second factor off
+        raise InvalidState("two-step verification is already on", element="totp")
     with transaction(session):
         user.totp_secret = pyotp.random_base32()
         user.totp_enabled = False
+    return pyotp.TOTP(user.totp_secret).provisioning_uri(name=user.username, issuer_name=TOTP_ISSUER)
+
+
+def pending_totp_uri(user: UserRecord) -> str | None:
+    """The provisioning URI of a secret started but not yet confirmed, to show it again."""
+    if user.totp_enabled or not user.totp_secret:
+        return None
     return pyotp.TOTP(user.totp_secret).provisioning_uri(name=user.username, issuer_name=TOTP_ISSUER)
 
 

@@ -12,9 +12,10 @@ from tsunagu.engine.config import Settings
 from tsunagu.engine.db import configure_engine, engine_options
 from tsunagu.engine.errors import TsunaguError
 
-from . import auth, cases, council, inbox, tasks
-from .context import load_user
+from . import account, admin, auth, case_records, cases, council, inbox, notices, pledge, tasks
+from .context import expire_idle_session, load_user
 from .extensions import babel, csrf, db
+from .gates import require_pledge, require_second_factor
 from .messages import HTTP_STATUS, error_message
 
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
@@ -48,14 +49,18 @@ def create_app(overrides: dict | None = None) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
 
-    for blueprint in (auth.bp, inbox.bp, tasks.bp, cases.bp, council.bp):
+    for blueprint in (auth.bp, account.bp, pledge.bp, inbox.bp, tasks.bp, cases.bp, case_records.bp,
+                      council.bp, notices.bp, admin.bp):
         app.register_blueprint(blueprint)
-    app.before_request(load_user)
+    # In this order: an idle session ends first, then the user is loaded, then what they must do first.
+    for hook in (expire_idle_session, load_user, require_second_factor, require_pledge):
+        app.before_request(hook)
     app.after_request(_security_headers)
     app.register_error_handler(TsunaguError, _domain_error)
     app.jinja_env.filters["localdate"] = lambda m: local(m, settings.time_zone).strftime("%Y-%m-%d")
     app.jinja_env.filters["localdatetime"] = lambda m: local(m, settings.time_zone).strftime("%Y-%m-%d %H:%M")
     app.context_processor(lambda: {"now": app.extensions["tsunagu.clock"]()})
+    app.context_processor(notices.bell)
     app.jinja_env.globals["current_language"] = _select_locale
     return app
 
@@ -98,4 +103,5 @@ def _domain_error(error: TsunaguError):
     status = HTTP_STATUS.get(error.code, 400)
     if request.accept_mimetypes.best == "application/json":
         return error.to_dict(), status
-    return render_template("error.html", error=error, message=error_message(error)), status
+    return render_template("error.html", error=error, message=error_message(error),
+                           break_glass=case_records.break_glass_offer(error)), status

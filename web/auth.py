@@ -1,4 +1,4 @@
-"""Sign in, sign out and the language switch."""
+"""Sign in (password, then the second factor for users who have one), sign out and the language switch."""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -6,45 +6,67 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
-from tsunagu.engine.users import authenticate
+from tsunagu.engine.security import LoginOutcome, check_password, check_totp
 
+from .context import clock, reset_session
 from .extensions import db
 
 bp = Blueprint("auth", __name__)
 LANGUAGES = ("ja", "en")
 
 
-def _safe_next(target: str | None) -> str:
-    # Only same-site paths: an open redirect would let a phishing link borrow our login page.
+def safe_next(target: str | None) -> str:
+    """A same-site path to go on to; an open redirect would let a phishing link borrow our login page."""
     if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
         return target
     return url_for("inbox.index")
 
 
+def _locked():
+    flash(_("This account is locked for a while after repeated failed sign-ins. Please try again later."), "error")
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    if request.method == "POST":
-        user = authenticate(db.session, request.form.get("username", "").strip(), request.form.get("password", ""))
-        db.session.rollback()
-        if user is None:
-            flash(_("The user name or password is wrong."), "error")
-            return render_template("login.html", username=request.form.get("username", "")), 401
-        lang = session.get("lang")
-        session.clear()
-        session.permanent = True
-        session["user_id"] = user.id
-        if lang:
-            session["lang"] = lang
-        return redirect(_safe_next(request.args.get("next")))
-    return render_template("login.html", username="")
+    if request.method == "GET":
+        return render_template("login.html", username="")
+    username = request.form.get("username", "").strip()
+    result = check_password(db.session, clock(), username, request.form.get("password", ""))
+    if result.outcome == LoginOutcome.OK:
+        reset_session(user_id=result.user.id)
+        return redirect(safe_next(request.args.get("next")))
+    if result.outcome == LoginOutcome.NEEDS_TOTP:
+        reset_session(pending_user_id=result.user.id)
+        return redirect(url_for("auth.login_totp", next=request.args.get("next")))
+    if result.outcome == LoginOutcome.LOCKED:
+        _locked()
+        return render_template("login.html", username=username), 429
+    flash(_("The user name or password is wrong."), "error")
+    return render_template("login.html", username=username), 401
+
+
+@bp.route("/login/totp", methods=["GET", "POST"])
+def login_totp():
+    """The second step: a six-digit code from the user's authenticator app."""
+    pending = session.get("pending_user_id")
+    if pending is None:
+        return redirect(url_for("auth.login", next=request.args.get("next")))
+    if request.method == "GET":
+        return render_template("login_totp.html")
+    result = check_totp(db.session, clock(), pending, request.form.get("code", ""))
+    if result.outcome == LoginOutcome.OK:
+        reset_session(user_id=result.user.id)
+        return redirect(safe_next(request.args.get("next")))
+    if result.outcome == LoginOutcome.LOCKED:
+        reset_session()  # start again from the password once the lock has passed
+        _locked()
+        return render_template("login.html", username=""), 429
+    return render_template("login_totp.html", error=_("The confirmation code is wrong.")), 401
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    lang = session.get("lang")
-    session.clear()
-    if lang:
-        session["lang"] = lang
+    reset_session()
     flash(_("You have signed out."), "info")
     return redirect(url_for("auth.login"))
 
@@ -53,4 +75,4 @@ def logout():
 def set_language(code: str):
     if code in LANGUAGES:
         session["lang"] = code
-    return redirect(_safe_next(request.form.get("next")))
+    return redirect(safe_next(request.form.get("next")))

@@ -9,6 +9,7 @@ from werkzeug.datastructures import MultiDict
 
 from tsunagu.engine import council, queries
 from tsunagu.engine.council import RISK_LEVELS
+from tsunagu.engine.governance import notice_for
 from tsunagu.engine.errors import FieldError, FormInvalid
 
 from .context import clock, login_required
@@ -44,6 +45,13 @@ class DecisionForm:
 @login_required
 def index():
     return render_template("council.html", meetings=council.list_meetings(db.session, g.user))
+
+
+@bp.route("/council/notice")
+@login_required
+def notice():
+    """The public notice (公示) of the council's establishment, as the municipality publishes it."""
+    return render_template("council_notice.html", notice=notice_for(db.session, g.user))
 
 
 @bp.route("/council/<int:meeting_id>")

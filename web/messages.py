@@ -39,6 +39,12 @@ def field_message(error: FieldError) -> str:
         return _("Enter at most %(limit)s characters.", limit=p.get("limit"))
     if code == "format" and p.get("format") == "date":
         return _("Enter a date as YYYY-MM-DD.")
+    if code == "already_tabled":
+        return _("This case is already on the agenda of the meeting on that date.")
+    if code == "consent_not_in_force":
+        return _("No consent is in force for this case; choose the council's statutory basis.")
+    if code == "totp_invalid":
+        return _("The code is not valid. Enter the current 6-digit code.")
     if code == "uniqueItems":
         return _("Each option can be chosen only once.")
     return _("This value is not accepted (%(code)s).", code=code)

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyotp
 import pytest
 from sqlalchemy import select
 
-from tsunagu.engine import cases, queries, users
+from tsunagu.engine import cases, council, governance, queries, security, users
 from tsunagu.engine.casefile import ActionTypeRecord, AgendaItemRecord, OrganisationKind, OrganisationRecord
 from tsunagu.engine.config import Settings
+from tsunagu.processes.catalogue import install_catalogue
 from tsunagu.processes.loader import load_definition
 from tsunagu.processes.registry import deploy
 from tsunagu.web import create_app
@@ -29,16 +31,52 @@ def client(app):
     return app.test_client()
 
 
-@pytest.fixture
-def login(client, user_password):
-    """Sign a fixture user in: `login(caseworker)`."""
+def accept_current_pledge(session, clock, user):
+    """Accept the municipality's current secrecy pledge for `user`, publishing the default one if none is."""
+    pledge = governance.current_pledge(session, user.municipality_id)
+    if pledge is None:
+        pledge = governance.publish_pledge(session, clock, user.municipality_id, governance.DEFAULT_PLEDGE)
+        session.commit()
+    governance.accept_pledge(session, clock, user, pledge.id)
 
-    def sign_in(user, password=None):
+
+def enrol_totp(session, clock, user) -> str:
+    """Turn on the user's second factor through the engine, as the enrolment page does; returns the secret."""
+    security.start_totp_enrolment(session, user)
+    security.confirm_totp_enrolment(session, clock, user, totp_code(user, clock))
+    return user.totp_secret
+
+
+def totp_code(user, clock) -> str:
+    """The code the user's authenticator app shows at the app clock's time."""
+    return pyotp.TOTP(user.totp_secret).at(clock())
+
+
+@pytest.fixture
+def login(client, session, clock, user_password):
+    """Sign a fixture user in: `login(caseworker)`; they have accepted the pledge unless `pledge=False`,
+    and a user with a second factor enters the current code."""
+
+    def sign_in(user, password=None, pledge=True):
+        if pledge:
+            accept_current_pledge(session, clock, user)
         response = client.post("/login", data={"username": user.username, "password": password or user_password})
+        if response.status_code == 302 and response.headers["Location"].startswith("/login/totp"):
+            response = client.post(response.headers["Location"], data={"code": totp_code(user, clock)})
         assert response.status_code == 302, response.get_data(as_text=True)
         return response
 
     return sign_in
+
+
+@pytest.fixture
+def admin(session, clock, municipality, user_password):
+    """An administrator who has enrolled a second factor (administrators must)."""
+    user = users.create_user(session, clock, municipality_id=municipality.id, username="admin",
+                             display_name="管理 五郎", password=user_password, roles=["admin"])
+    session.commit()
+    enrol_totp(session, clock, user)
+    return user
 
 
 # --- Council and case-file fixtures -------------------------------------------------------------
@@ -149,3 +187,86 @@ def meeting_of(session):
         return session.scalar(select(AgendaItemRecord).where(AgendaItemRecord.case_id == case.id)).meeting
 
     return find
+
+
+# --- The shipped process (bpmn/kodoku_koritsu_case), for the access and audit tests --------------
+# Cases are driven through engine commands only: intake -> baseline_assessment -> consent_capture ->
+# table_case -> the council's decision, whose actions start the owner bodies' partner tasks.
+
+STANDARD_MEETING_DAY = "2026-12-03"
+STANDARD_INTAKE = {
+    "consultation_date": "2026-11-27", "channel": "phone", "person_name": "山田 花子", "person_kana": "ヤマダ ハナコ",
+    "birth_year": 1956, "household": "alone", "concern": "一人暮らしで話し相手がいない",
+    "wishes": "近所で気軽に話せる場がほしい", "special_care": ["mental_health"], "immediate_danger": False,
+    "existing_scheme": "none"}
+STANDARD_ASSESSMENT = {
+    "assessed_on": "2026-11-27", "respondent": "self", "loneliness_direct": 3, "ucla_1": 2, "ucla_2": 2, "ucla_3": 2,
+    "contact_frequency": "monthly", "participation": "no", "support_received": "yes", "helps_others": "no"}
+PARTNER_BODIES = ("npo_ibasho", "minsei", "houkatsu")
+
+
+@pytest.fixture
+def catalogue(session, municipality):
+    """The default member bodies and support-action catalogue, by catalogue key."""
+    installed = install_catalogue(session, municipality.id)
+    session.commit()
+    return installed
+
+
+@pytest.fixture
+def body_partners(session, clock, municipality, catalogue, user_password):
+    """A partner user for some member bodies, keyed like the body."""
+    people = {key: users.create_user(session, clock, municipality_id=municipality.id, username=f"partner-{key}",
+                                     display_name=f"連携 {catalogue[key].name}", password=user_password,
+                                     roles=["partner"], organisation_id=catalogue[key].id)
+              for key in PARTNER_BODIES}
+    session.commit()
+    return people
+
+
+def complete_element(session, clock, user, case, element_id, data, body=None):
+    """Complete the case's open task of `element_id` (offered to `body`, if given) as `user`."""
+    task = next(t for t in queries.open_tasks_of_case(session, case.id) if t.element_id == element_id
+                and (body is None or t.candidate_body_id == body.id))
+    return cases.complete_task(session, clock, user, task.id, data)
+
+
+@pytest.fixture
+def standard_case(session, clock, caseworker, coordinator, standard_version, catalogue):
+    """Run a case of the shipped process up to `until` (assessed, consented, tabled or decided).
+
+    The consent names 地域包括支援センター; the council makes 福祉課 the lead body and asks the NPO
+    (居場所へのつなぎ) and the 民生委員 (電話での安否確認) to act, so both share on the consent basis.
+    """
+
+    def run(until="decided", title="山田さんの相談"):
+        case = cases.start_case(session, clock, caseworker, standard_version, title)
+        complete_element(session, clock, caseworker, case, "intake", STANDARD_INTAKE)
+        complete_element(session, clock, caseworker, case, "baseline_assessment", STANDARD_ASSESSMENT)
+        if until == "assessed":
+            return case
+        complete_element(session, clock, caseworker, case, "consent_capture", {
+            "consent_decision": "given", "purposes": ["support_planning", "information_sharing", "council"],
+            "recipient_body_ids": [catalogue["houkatsu"].id], "method": "written", "consent_date": "2026-11-27"})
+        if until == "consented":
+            return case
+        complete_element(session, clock, coordinator, case, "table_case", {
+            "meeting_date": STANDARD_MEETING_DAY, "basis": "consent", "issues": "退職後、家族以外との交流がない",
+            "wishes_summary": "同世代と話せる場所に行ってみたい"})
+        if until == "tabled":
+            return case
+        meeting_id = session.scalar(select(AgendaItemRecord.meeting_id).where(AgendaItemRecord.case_id == case.id))
+        kinds = {k.code: k.id for k in queries.action_types(session, case.municipality_id)}
+        council.record_decision(session, clock, coordinator, meeting_id, case.id, {
+            "situation": "退職後、社会的な接点がほぼない", "risk": "high", "plan": "居場所につなぎ、電話で見守る",
+            "lead_body_id": catalogue["fukushi"].id, "next_review_on": "2027-03-01",
+            "actions": [{"action_type_id": kinds["ibasho_referral"]}, {"action_type_id": kinds["phone_check"]}]})
+        return case
+
+    return run
+
+
+def reread(session) -> None:
+    """Forget what the test session holds, so the next read sees what a request committed meanwhile."""
+    session.rollback()
+    session.expire_all()

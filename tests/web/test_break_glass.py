@@ -1,0 +1,91 @@
+"""A supervisor without a basis may open a case in an emergency: a written reason, a few hours, the
+coordinating body told, a red banner while it lasts, and refused again once it runs out."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from tsunagu.engine.casefile import BreakGlassRecord
+from tsunagu.engine.models import AuditRecord
+from tsunagu.engine.operations import NotificationRecord
+
+from conftest import reread
+from page_text import element, options, text
+
+REASON = "本人の家族から、連絡が取れず安否が心配との通報があった"
+
+
+def test_a_refused_supervisor_is_offered_the_break_glass_form(client, login, supervisor, standard_case):
+    case = standard_case(until="tabled")
+    login(supervisor)
+    response = client.get(f"/cases/{case.id}")
+    assert response.status_code == 403
+    form = element(response.get_data(as_text=True), "break-glass")
+    assert f'action="/cases/{case.id}/break-glass"' in form
+    assert [label for _value, label in options(element(form, "hours"))] == ["1時間", "2時間", "4時間", "8時間"]
+    assert "理由" in text(element(form, "field-reason"))
+
+
+def test_the_form_is_not_offered_to_other_roles(client, login, partner, standard_case):
+    case = standard_case(until="tabled")
+    login(partner)
+    response = client.get(f"/cases/{case.id}")
+    assert response.status_code == 403 and 'id="break-glass"' not in response.get_data(as_text=True)
+    assert client.post(f"/cases/{case.id}/break-glass", data={"reason": REASON, "hours": "1"}).status_code == 403
+
+
+def test_a_short_reason_is_refused_beside_the_field_and_nothing_opens(client, login, session, supervisor,
+                                                                      standard_case):
+    case = standard_case(until="tabled")
+    login(supervisor)
+    response = client.post(f"/cases/{case.id}/break-glass", data={"reason": "急ぎ", "hours": "2"})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "10 文字以上で入力してください。" in text(element(html, "field-reason"))
+    assert 'aria-invalid="true"' in element(html, "reason") and "急ぎ" in element(html, "reason")
+    assert ("2", "2時間") in [(v, label) for v, label in options(element(html, "hours"))]
+    assert 'value="2" selected' in element(html, "hours")
+    response = client.post(f"/cases/{case.id}/break-glass", data={"reason": REASON, "hours": "24"})
+    assert response.status_code == 422
+    assert "選択肢から選んでください。" in text(element(response.get_data(as_text=True), "field-hours"))
+    reread(session)
+    assert session.scalar(select(BreakGlassRecord)) is None
+    assert client.get(f"/cases/{case.id}").status_code == 403
+
+
+def test_breaking_the_glass_opens_the_case_with_a_banner_an_audit_row_and_a_notice_until_it_expires(
+        client, login, session, clock, supervisor, coordinator, standard_case):
+    case = standard_case(until="tabled")
+    login(supervisor)
+    assert client.get(f"/cases/{case.id}").status_code == 403
+    response = client.post(f"/cases/{case.id}/break-glass", data={"reason": REASON, "hours": "2"})
+    assert response.status_code == 302 and response.headers["Location"] == f"/cases/{case.id}"
+
+    html = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    banner = text(element(html, "break-glass-banner"))
+    assert "緊急閲覧中" in banner and "2026-11-27 11:00 まで" in banner  # opened at 09:00 for two hours
+    assert "緊急時の閲覧（期限付き）" in text(element(html, "access-basis"))
+
+    reread(session)
+    (row,) = session.scalars(select(AuditRecord).where(AuditRecord.action == "case.break_glass"))
+    assert (row.case_id, row.actor_id, row.detail["reason"], row.detail["hours"]) == (case.id, supervisor.id,
+                                                                                      REASON, 2)
+    (notice,) = session.scalars(select(NotificationRecord).where(NotificationRecord.kind == "break_glass"))
+    assert notice.user_id == coordinator.id and notice.case_id == case.id and case.reference in notice.subject
+
+    clock.advance(timedelta(hours=1, minutes=59))
+    login(supervisor)  # the idle session ended meanwhile
+    assert client.get(f"/cases/{case.id}").status_code == 200
+    clock.advance(timedelta(minutes=2))
+    response = client.get(f"/cases/{case.id}")
+    assert response.status_code == 403 and 'id="break-glass"' in response.get_data(as_text=True)
+
+
+def test_a_supervisor_who_already_sees_the_case_needs_no_break_glass(client, login, session, clock, supervisor,
+                                                                    standard_case):
+    case = standard_case(until="tabled")
+    login(supervisor)
+    client.post(f"/cases/{case.id}/break-glass", data={"reason": REASON, "hours": "1"})
+    response = client.post(f"/cases/{case.id}/break-glass", data={"reason": REASON, "hours": "1"})
+    assert response.status_code == 409

@@ -1,0 +1,101 @@
+"""Every route that names a case, task, consent or meeting leaves an audit row naming the case when someone
+allowed opens it, or is a POST command on the list below whose engine command audits itself. A new page
+that shows case data without auditing the read fails here."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from tsunagu.engine.casefile import AgendaItemRecord, ConsentRecord
+from tsunagu.engine.models import AuditRecord, CaseRecord, TaskRecord, TaskStatus
+from tsunagu.web.extensions import db
+
+from conftest import reread
+
+ID_ARGUMENTS = {"case_id", "task_id", "consent_id", "meeting_id"}
+
+# POST commands: each calls one engine command that writes its own audit row naming the case, in the
+# same transaction as the change. Only POST routes may be listed; pages that read are always tried.
+AUDITED_BY_COMMAND = {
+    "cases.retry": "cases.retry_case -> case.retried",
+    "cases.add_action": "events.add_support_action -> action.added",
+    "cases.withdraw_consent": "events.withdraw_consent -> consent.withdrawn",
+    "cases.request_review": "events.request_review -> review.requested",
+    "cases.reopen": "events.reopen_case -> case.started (the new episode)",
+    "case_records.break_glass": "security.open_break_glass -> case.break_glass",
+    "tasks.complete": "cases.complete_task -> task.completed",
+    "inbox.claim": "cases.claim_task -> task.claimed",
+    "inbox.unclaim": "cases.unclaim_task -> task.unclaimed",
+    "council.decide": "council.record_decision -> council.decided",
+}
+
+
+def _last_audit_id(session) -> int:
+    reread(session)
+    return session.scalar(select(func.coalesce(func.max(AuditRecord.id), 0)))
+
+
+def unaudited_routes(app, client, login, session, case, values: dict, cast: list) -> list[str]:
+    """Problems found: routes naming a case that nobody could open, or that opened without an audit row."""
+    problems = []
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if not rule.arguments & ID_ARGUMENTS:
+            continue
+        if rule.endpoint in AUDITED_BY_COMMAND:
+            if "GET" in rule.methods:
+                problems.append(f"{rule.endpoint}: only POST commands may rely on their command's audit")
+            continue
+        if "GET" not in rule.methods:
+            problems.append(f"{rule.endpoint}: a command naming a case must be listed in AUDITED_BY_COMMAND")
+            continue
+        missing = rule.arguments - values.keys()
+        if missing:
+            problems.append(f"{rule.endpoint}: no test value for {sorted(missing)}")
+            continue
+        url = app.url_map.bind("localhost").build(rule.endpoint, {name: values[name] for name in rule.arguments})
+        for user in cast:
+            login(user)
+            since = _last_audit_id(session)
+            if client.get(url).status_code != 200:
+                continue
+            reread(session)
+            rows = session.scalars(select(AuditRecord).where(AuditRecord.id > since,
+                                                             AuditRecord.actor_id == user.id)).all()
+            if not any(row.case_id == case.id and not row.action.endswith("_refused") for row in rows):
+                problems.append(f"{rule.endpoint}: {user.username} opened {url} and no audit row names the case")
+            break
+        else:
+            problems.append(f"{rule.endpoint}: nobody in the cast could open {url}; give the test someone allowed")
+    return problems
+
+
+def _situation(session, standard_case):
+    """A decided case: a meeting, a consent and an open partner task, and the values for each argument."""
+    case = standard_case()
+    task = session.scalar(select(TaskRecord).where(TaskRecord.case_id == case.id,
+                                                   TaskRecord.status == TaskStatus.OPEN).order_by(TaskRecord.id))
+    values = {"case_id": case.id, "task_id": task.id,
+              "consent_id": session.scalar(select(ConsentRecord.id).where(ConsentRecord.case_id == case.id)),
+              "meeting_id": session.scalar(select(AgendaItemRecord.meeting_id)
+                                           .where(AgendaItemRecord.case_id == case.id))}
+    return case, values
+
+
+def test_every_route_naming_a_case_audits_the_read_or_is_an_audited_command(
+        app, client, login, session, caseworker, coordinator, admin, body_partners, standard_case):
+    case, values = _situation(session, standard_case)
+    cast = [caseworker, coordinator, body_partners["npo_ibasho"], admin]
+    assert unaudited_routes(app, client, login, session, case, values, cast) == []
+    known = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert set(AUDITED_BY_COMMAND) <= known, "the allowlist names a route that no longer exists"
+
+
+def test_a_new_page_showing_a_case_without_auditing_is_caught(app, client, login, session, caseworker,
+                                                             standard_case):
+    @app.route("/cases/<int:case_id>/summary-for-print")
+    def leaky(case_id: int):
+        return db.session.get(CaseRecord, case_id).title  # reads case data, audits nothing
+
+    case, values = _situation(session, standard_case)
+    problems = unaudited_routes(app, client, login, session, case, values, [caseworker])
+    assert f"leaky: caseworker opened /cases/{case.id}/summary-for-print and no audit row names the case" in problems
+    assert f"cases.show: caseworker opened /cases/{case.id} and no audit row names the case" not in problems

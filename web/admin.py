@@ -1,0 +1,48 @@
+"""Administration: the audit log export and incidents of failing timers."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, flash, g, redirect, render_template, url_for
+from flask_babel import gettext as _
+
+from tsunagu.engine import access
+from tsunagu.engine.audit_reports import export_audit_csv
+from tsunagu.engine.clock import local
+from tsunagu.engine.scheduler import open_incidents, retry_incident
+
+from .context import clock, login_required, settings
+from .extensions import db
+
+bp = Blueprint("admin", __name__)
+# Excel in Japan reads a CSV file as Shift_JIS unless it starts with a UTF-8 byte order mark.
+BOM = "\ufeff"
+
+
+@bp.route("/admin")
+@login_required
+def index():
+    access.require_admin(g.user)
+    return render_template("admin.html")
+
+
+@bp.route("/admin/audit.csv")
+@login_required
+def audit_csv():
+    body = export_audit_csv(db.session, clock(), g.user)
+    day = local(clock()(), settings().time_zone).strftime("%Y%m%d")
+    return Response(BOM + body, mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="tsunagu-audit-{day}.csv"'})
+
+
+@bp.route("/admin/incidents")
+@login_required
+def incidents():
+    return render_template("incidents.html", incidents=open_incidents(db.session, g.user))
+
+
+@bp.route("/admin/incidents/<int:incident_id>/retry", methods=["POST"])
+@login_required
+def retry(incident_id: int):
+    incident = retry_incident(db.session, clock(), g.user, incident_id)
+    flash(_("Case %(ref)s was put back to work; its timer fires on the next scheduler pass.",
+            ref=incident.case.reference), "info")
+    return redirect(url_for("admin.incidents"))

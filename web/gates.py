@@ -1,0 +1,36 @@
+"""What a signed-in user must do before anything else: enrol a second factor (administrators),
+then accept the current secrecy pledge (Act Art. 18). Registered as before_request hooks."""
+from __future__ import annotations
+
+from flask import g, redirect, request, url_for
+
+from tsunagu.engine.governance import has_accepted_pledge
+from tsunagu.engine.security import totp_required
+
+from .extensions import db
+
+# Reachable while a second factor is still to be enrolled: signing out, the language, the enrolment itself.
+ENROLMENT_OPEN = {"static", "auth.logout", "auth.set_language", "auth.login", "auth.login_totp",
+                  "account.totp", "account.totp_start", "account.totp_confirm"}
+# Reachable before the pledge is accepted: the above and the pledge pages.
+PLEDGE_OPEN = ENROLMENT_OPEN | {"pledge.show", "pledge.accept", "pledge.publish"}
+
+
+def require_second_factor():
+    """Administrators reach nothing but the enrolment page until their second factor is on."""
+    user = g.get("user")
+    if user is None or request.endpoint in ENROLMENT_OPEN or not totp_required(user):
+        return None
+    return redirect(url_for("account.totp"))
+
+
+def require_pledge():
+    """Nobody reads or does anything before accepting the current pledge of their municipality."""
+    user = g.get("user")
+    if user is None:
+        return None
+    g.pledge_accepted = has_accepted_pledge(db.session, user)
+    if g.pledge_accepted or request.endpoint in PLEDGE_OPEN:
+        return None
+    target = request.full_path if request.method == "GET" else None
+    return redirect(url_for("pledge.show", next=target) if target else url_for("pledge.show"))
