@@ -24,6 +24,7 @@ from tsunagu.processes.registry import deploy
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 STANDARD_PROCESS = PROJECT_ROOT / "bpmn" / "kodoku_koritsu_case"
+FIXTURE_PROCESSES = PROJECT_ROOT / "tests" / "fixtures" / "bpmn"
 TEST_DATABASE_ENV = "TSUNAGU_TEST_DATABASE_URL"
 PASSWORD = "tsunagu-test-password"
 
@@ -128,3 +129,21 @@ def standard_version(session, clock, standard_definition):
     version = deploy(session, standard_definition, clock)
     session.commit()
     return version
+
+
+@pytest.fixture
+def deploy_fixture(session, clock):
+    """Deploy a test process from tests/fixtures/bpmn by folder name: `deploy_fixture("timers")`."""
+
+    def deploy_named(name: str):
+        version = deploy(session, load_definition(FIXTURE_PROCESSES / name), clock)
+        session.commit()
+        return version
+
+    return deploy_named
+
+
+@pytest.fixture
+def timer_version(deploy_fixture):
+    """The timers fixture: prepare → 7-day timer → review with a 3-day non-interrupting reminder."""
+    return deploy_fixture("timers")

@@ -19,8 +19,6 @@ from tsunagu.engine.notifications import unread_count
 from tsunagu.engine.operations import NotificationRecord
 from tsunagu.engine.scheduler import TimerPolicy, run_pass
 from tsunagu.engine.users import create_user
-from tsunagu.processes.loader import load_definition
-from tsunagu.processes.registry import deploy
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bpmn"
 BASE_URL = "https://tsunagu.example.jp"
@@ -67,13 +65,6 @@ def inbox():
 @pytest.fixture
 def mail(port):
     return MailSettings(host="127.0.0.1", port=port, sender="tsunagu@example.jp", base_url=BASE_URL, max_attempts=3)
-
-
-@pytest.fixture
-def timer_version(session, clock):
-    version = deploy(session, load_definition(FIXTURES / "timers"), clock)
-    session.commit()
-    return version
 
 
 @pytest.fixture
@@ -175,7 +166,7 @@ def test_mail_is_marked_failed_after_the_last_attempt_and_the_notice_stays_in_th
 
 def test_a_scheduler_pass_with_mail_settings_mails_the_escalation_its_timer_raised(
         session, session_factory, clock, caseworker, municipality, timer_version, user_password, mail, port, inbox):
-    boss = create_user(session, clock, municipality_id=municipality.id, username="boss", display_name="上司",
+    create_user(session, clock, municipality_id=municipality.id, username="boss", display_name="上司",
                        password=user_password, roles=["supervisor"], email="boss@example.jp")
     session.commit()
     case = cases.start_case(session, clock, caseworker, timer_version, f"{PERSON}さんの相談")

@@ -14,8 +14,6 @@ from tsunagu.engine.models import MunicipalityRecord, TaskRecord, TaskStatus, Us
 from tsunagu.engine.operations import NotificationRecord
 from tsunagu.engine.scheduler import TimerPolicy, run_pass
 from tsunagu.engine.users import create_user
-from tsunagu.processes.loader import load_definition
-from tsunagu.processes.registry import deploy
 from tsunagu.web.cli import main
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bpmn"
@@ -43,10 +41,9 @@ def colleagues(session, make_user, caseworker, supervisor, partner):
 
 
 @pytest.fixture
-def review(session, session_factory, clock, caseworker):
+def review(deploy_fixture, session, session_factory, clock, caseworker):
     """The open `review` task of a timers-fixture case, made by its 7-day timer."""
-    version = deploy(session, load_definition(FIXTURES / "timers"), clock)
-    session.commit()
+    version = deploy_fixture("timers")
     case = cases.start_case(session, clock, caseworker, version, "通知の試験")
     cases.complete_task(session, clock, caseworker, _open(session, case.id, "prepare").id, {})
     clock.advance(timedelta(days=7, minutes=1))
@@ -82,7 +79,7 @@ def _pass_twice(session_factory, clock, session) -> int:
 
 
 def test_an_unclaimed_task_is_announced_due_soon_then_overdue_once_to_its_candidates_and_overdue_to_supervisors(
-        session, session_factory, clock, colleagues, review):
+        deploy_fixture, session, session_factory, clock, colleagues, review):
     clock.advance(timedelta(days=2, hours=1))  # due in 23 hours
     assert _pass_twice(session_factory, clock, session) == 2
     assert _notified(session, review, "task_due_soon") == {"caseworker", "baba"}
@@ -95,7 +92,7 @@ def test_an_unclaimed_task_is_announced_due_soon_then_overdue_once_to_its_candid
 
 
 def test_a_claimed_task_is_announced_to_its_assignee_and_overdue_to_supervisors_only(
-        session, session_factory, clock, caseworker, colleagues, review):
+        deploy_fixture, session, session_factory, clock, caseworker, colleagues, review):
     cases.claim_task(session, clock, caseworker, review.id)
     clock.advance(timedelta(days=2, hours=1))
     assert _pass_twice(session_factory, clock, session) == 1
@@ -107,7 +104,7 @@ def test_a_claimed_task_is_announced_to_its_assignee_and_overdue_to_supervisors_
 
 
 def test_a_task_first_seen_after_its_due_time_is_announced_overdue_only(
-        session, session_factory, clock, colleagues, review):
+        deploy_fixture, session, session_factory, clock, colleagues, review):
     clock.advance(timedelta(days=5))  # the scheduler was down through the whole due-soon window
     _pass_twice(session_factory, clock, session)
     assert _notified(session, review, "task_due_soon") == set()
@@ -120,7 +117,7 @@ def test_the_partner_task_fixture_passes_tsunagu_validate():
 
 
 def test_a_partner_task_for_one_member_body_is_announced_only_to_that_bodys_partners(
-        session, session_factory, clock, municipality, caseworker, supervisor, partner, make_user):
+        deploy_fixture, session, session_factory, clock, municipality, caseworker, supervisor, partner, make_user):
     bodies = {}
     for name in ("社会福祉協議会", "NPO法人つながり"):
         bodies[name] = OrganisationRecord(municipality_id=municipality.id, name=name, kind=OrganisationKind.MEMBER_BODY)
@@ -130,8 +127,7 @@ def test_a_partner_task_for_one_member_body_is_announced_only_to_that_bodys_part
     make_user("council-1", "partner", organisation=council)
     make_user("council-2", "partner", organisation=council)
     make_user("npo-1", "partner", organisation=npo)  # the `partner` fixture belongs to no body at all
-    version = deploy(session, load_definition(FIXTURES / "partner_task"), clock)
-    session.commit()
+    version = deploy_fixture("partner_task")
     case = cases.start_case(session, clock, caseworker, version, "構成機関への依頼")
     cases.complete_task(session, clock, caseworker, _open(session, case.id, "choose_body").id,
                         {"owner_body_id": council.id})

@@ -4,7 +4,6 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from tsunagu.engine import cases
@@ -12,18 +11,9 @@ from tsunagu.engine.models import AuditRecord, CaseRecord, CaseStatus, TaskRecor
 from tsunagu.engine.operations import IncidentRecord, NotificationRecord
 from tsunagu.engine.scheduler import TimerPolicy, retry_incident, run_pass
 from tsunagu.engine.users import create_user
-from tsunagu.processes.loader import load_definition
-from tsunagu.processes.registry import deploy
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bpmn"
 POLICY = TimerPolicy(max_attempts=3, backoff_s=60)
-
-
-@pytest.fixture
-def timer_version(session, clock):
-    version = deploy(session, load_definition(FIXTURES / "timers"), clock)
-    session.commit()
-    return version
 
 
 def _open(session, case_id):
@@ -90,10 +80,9 @@ def test_after_downtime_overdue_timers_fire_once_in_due_order(session, session_f
     assert sorted(_fired(session)) == sorted([first.id, second.id, third.id])
 
 
-def test_a_failing_timer_is_retried_with_backoff_then_becomes_an_incident(session, session_factory, clock, caseworker,
-                                                                          municipality, user_password):
-    version = deploy(session, load_definition(FIXTURES / "failing_timer"), clock)
-    session.commit()
+def test_a_failing_timer_is_retried_with_backoff_then_becomes_an_incident(
+        deploy_fixture, session, session_factory, clock, caseworker, municipality, user_password):
+    version = deploy_fixture("failing_timer")
     case = _waiting_case(session, clock, caseworker, version)
     clock.advance(timedelta(days=1, minutes=1))
     for attempt in range(1, POLICY.max_attempts + 1):

@@ -10,23 +10,19 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select, update
 
 from tsunagu.engine import cases
 from tsunagu.engine.models import AuditRecord, CaseRecord, CaseStatus, TaskRecord, TaskStatus
 from tsunagu.engine.scheduler import TimerPolicy, run_pass
-from tsunagu.processes.loader import load_definition
-from tsunagu.processes.registry import deploy
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bpmn"
 POLICY = TimerPolicy(max_attempts=3, backoff_s=60)
 
 
 def test_a_case_whose_state_cannot_be_restored_fails_alone_while_the_other_timers_fire(
-        session, session_factory, clock, caseworker):
-    version = deploy(session, load_definition(FIXTURES / "timers"), clock)
-    session.commit()
+        deploy_fixture, session, session_factory, clock, caseworker):
+    version = deploy_fixture("timers")
     broken = _waiting_case(session, clock, caseworker, version)
     clock.advance(timedelta(hours=1))
     healthy = _waiting_case(session, clock, caseworker, version)

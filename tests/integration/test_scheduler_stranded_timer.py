@@ -11,22 +11,18 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 
 from tsunagu.engine import cases
 from tsunagu.engine.models import AuditRecord, CaseRecord, CaseStatus, TaskRecord, TaskStatus
 from tsunagu.engine.scheduler import TimerPolicy, run_pass
-from tsunagu.processes.loader import load_definition
-from tsunagu.processes.registry import deploy
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bpmn"
 
 
 def test_retrying_a_case_stopped_by_a_failing_timer_runs_the_failing_step_again(
-        session, session_factory, clock, caseworker, supervisor):
-    version = deploy(session, load_definition(FIXTURES / "failing_timer"), clock)
-    session.commit()
+        deploy_fixture, session, session_factory, clock, caseworker, supervisor):
+    version = deploy_fixture("failing_timer")
     case = cases.start_case(session, clock, caseworker, version, "試験")
     prepare = session.scalar(select(TaskRecord).where(TaskRecord.case_id == case.id,
                                                       TaskRecord.status == TaskStatus.OPEN))

@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy.exc import IntegrityError
 
 from tsunagu.engine.casefile import CLOSED_ACTION_STATUSES, ActionStatus, AgendaItemRecord, PersonRecord
 from tsunagu.engine.errors import Forbidden, FormInvalid, InvalidState

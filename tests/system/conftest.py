@@ -7,8 +7,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import make_url
 
-from tsunagu.processes.loader import load_definition
-from tsunagu.processes.registry import deploy
 
 from .support import clone_case, start_waiting_case
 
@@ -18,13 +16,6 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bpmn"
 def on_postgresql() -> bool:
     url = os.environ.get("TSUNAGU_TEST_DATABASE_URL")
     return bool(url) and make_url(url).get_backend_name() == "postgresql"
-
-
-@pytest.fixture
-def timer_version(session, clock):
-    version = deploy(session, load_definition(FIXTURES / "timers"), clock)
-    session.commit()
-    return version
 
 
 @pytest.fixture

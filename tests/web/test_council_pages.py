@@ -1,7 +1,7 @@
 """The coordinating body's council pages: meetings, the agenda, and recording a decision per case."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 from sqlalchemy import func, select
 
