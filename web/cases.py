@@ -185,5 +185,5 @@ def _submissions(case_file, files: dict, bodies) -> list:
                                                                    body_names if dynamic else None)
             rows.append((props.get(name, {}).get("title", name), value))
         rows += [(name, hidden if value == MASK else str(value)) for name, value in data.items() if name not in props]
-        shown.append((submission, schema.get("title", submission.form_id), rows))
+        shown.append((submission, submission.task.name if submission.task else schema.get("title", submission.form_id), rows))
     return shown

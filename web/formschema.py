@@ -160,7 +160,7 @@ def display_value(schema: dict, name: str, value: Any, choices: list[tuple] | No
     source = prop.get("items", {}) if prop.get("type") == "array" else prop
     labels = {str(v): label for v, label in (choices if choices is not None else (_choices(source) or []))}
     if isinstance(value, list):
-        return "、".join(labels.get(str(v), str(v)) for v in value)
+        return "、".join(labels.get(str(v), str(v)) for v in value) or _("None")
     if isinstance(value, bool):
         return _("Yes") if value else _("No")
     return labels.get(str(value), str(value))
