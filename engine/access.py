@@ -113,6 +113,12 @@ def require_task_assignment(user: UserRecord, task: TaskRecord) -> None:
         raise Forbidden("only supervisors may assign tasks to others", element=task.element_id)
 
 
+def require_referral(user: UserRecord) -> None:
+    """Lay referrers (つなぎ手) may hand a concern to the municipality, and nothing else."""
+    if not (user.active and _holds(user, {Role.REFERRER})):
+        raise Forbidden("only referrers submit concerns")
+
+
 def require_case_start(user: UserRecord) -> None:
     if not (user.active and _holds(user, CASE_STARTERS)):
         raise Forbidden("only caseworkers and supervisors may open a case")

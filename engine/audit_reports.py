@@ -16,7 +16,8 @@ from .models import AuditRecord, CaseRecord, UserRecord
 from .roles import Role
 
 ACCESS_ACTIONS = ("case.viewed", "case.view_refused", "task.viewed", "task.view_refused", "case.break_glass",
-                  "case.exported", "case.printed", "case.access_log_viewed")
+                  "case.exported", "case.export_refused", "case.printed", "case.access_log_viewed",
+                  "case.access_log_refused")
 
 
 def access_log(session: Session, clock: Clock, user: UserRecord, case_id: int) -> tuple[CaseRecord, list[AuditRecord]]:
@@ -31,10 +32,13 @@ def who_accessed(session: Session, clock: Clock, user: UserRecord, case_id: int)
         case = session.get(CaseRecord, case_id)
         if case is None:
             raise NotFound("no such case", element=str(case_id))
-        if not user.role_codes & {Role.COORDINATOR.value, Role.SUPERVISOR.value}:
-            raise Forbidden("only the coordinating body and supervisors see who accessed a case")
-        access.require_case_file(user, case, clock())
-        audit.record(session, clock, user, "case.access_log_viewed", case_id=case.id)
+        allowed = bool(user.role_codes & {Role.COORDINATOR.value, Role.SUPERVISOR.value}) and \
+            access.access_to(user, case, clock()).full
+        audit.record(session, clock, user, "case.access_log_viewed" if allowed else "case.access_log_refused",
+                     case_id=case.id)
+    if not allowed:  # refused after the transaction, so the refusal itself stays on record
+        raise Forbidden("only the coordinating body and supervisors with a basis see who accessed a case",
+                        element=case.reference)
     return list(session.scalars(select(AuditRecord).where(
         AuditRecord.case_id == case.id, AuditRecord.action.in_(ACCESS_ACTIONS))
         .order_by(AuditRecord.at.desc(), AuditRecord.id.desc())))

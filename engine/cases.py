@@ -44,12 +44,23 @@ RECORD_PROPERTY = "record"
 CANDIDATE_BODY_PROPERTY = "candidateBody"
 
 
+CONCERN_FORM = "concern-schema.json"  # the process folder's form for a lay referrer's concern
+
+
 def start_case(session: Session, clock: Clock, actor: UserRecord, version: ProcessVersionRecord,
                title: str, *, person_id: int | None = None, episode: int = 1,
-               previous_case_id: int | None = None) -> CaseRecord:
-    """Open a case on a process version and run it to its first task (a reopened case: a new episode)."""
+               previous_case_id: int | None = None, concern: dict | None = None) -> CaseRecord:
+    """Open a case on a process version and run it to its first task (a reopened case: a new episode).
+
+    With `concern`, a lay referrer (つながりサポーター) opens it: the concern form is validated and stored
+    as the case's first record, and the referrer gains no access to the case.
+    """
     with transaction(session):
-        access.require_case_start(actor)
+        if concern is None:
+            access.require_case_start(actor)
+        else:
+            access.require_referral(actor)
+            concern = _valid_concern(version, concern)
         now = clock()
         workflow = new_workflow(version.spec)
         case = CaseRecord(municipality_id=actor.municipality_id, process_version_id=version.id,
@@ -60,7 +71,11 @@ def start_case(session: Session, clock: Clock, actor: UserRecord, version: Proce
         session.flush()
         join_staff(session, case.id, actor, now)
         case.reference = f"{local(now, DEFAULT_ZONE).year}-{case.id:06d}"
-        audit.record(session, clock, actor, "case.started", case_id=case.id, episode=episode,
+        if concern is not None:
+            session.add(FormSubmissionRecord(case_id=case.id, task_id=None, form_id=CONCERN_FORM,
+                                             form_version=version.content_hash, data=concern,
+                                             submitted_by_id=actor.id, submitted_at=now))
+        audit.record(session, clock, actor, "case.started", case_id=case.id, episode=episode, referral=concern is not None,
                      previous_case=previous_case_id, process=version.process_id,
                      version=version.content_hash[:12])
         advance(session, clock, actor, case, workflow, lambda: run_engine_steps(workflow))
@@ -164,6 +179,15 @@ def retry_case(session: Session, clock: Clock, actor: UserRecord, case_id: int) 
         case.timer_attempts = 0
         advance(session, clock, actor, case, workflow, lambda: retry_failed_tasks(workflow))
     return case
+
+
+def _valid_concern(version: ProcessVersionRecord, data: dict) -> dict:
+    if CONCERN_FORM not in version.files:
+        raise InvalidState("this process takes no referrals (it has no concern form)", element=CONCERN_FORM)
+    schema = json.loads(version.files[CONCERN_FORM])
+    data = with_defaults(schema, data)
+    validate_form(schema, data, element="concern")
+    return data
 
 
 def load_case_for_update(session: Session, clock: Clock, actor: UserRecord, case_id: int, require) -> tuple:

@@ -48,6 +48,7 @@ class Settings:
     secret_key: str = field(default="", metadata={"env": "TSUNAGU_SECRET_KEY"})
     time_zone: str = field(default=DEFAULT_ZONE, metadata={"env": "TSUNAGU_TIME_ZONE", "parse": _parse_zone})
     default_locale: str = field(default="ja", metadata={"env": "TSUNAGU_DEFAULT_LOCALE"})
+    main_process: str = field(default="kodoku_koritsu_case", metadata={"env": "TSUNAGU_MAIN_PROCESS"})
     process_dir: str = field(default=str(PROJECT_ROOT / "bpmn"), metadata={"env": "TSUNAGU_PROCESS_DIR"})
     host: str = field(default="127.0.0.1", metadata={"env": "TSUNAGU_HOST"})
     port: int = field(default=5000, metadata={"env": "TSUNAGU_PORT", "parse": _parse_int})

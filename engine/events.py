@@ -102,7 +102,7 @@ def create_action(session: Session, clock: Clock, actor: UserRecord, case: CaseR
                                  due_at=due, created_by_id=actor.id, created_at=now)
     session.add(action)
     session.flush()
-    basis, consent_id = sharing_basis(session, case.id)
+    basis, consent_id = sharing_basis(session, case.id, body.id)
     disclose(session, clock, actor, case.id, body.name, basis, consent_id=consent_id, action_id=action.id,
              reason=kind.name)
     audit.record(session, clock, actor, "action.added", case_id=case.id, action_id=action.id, type=kind.code,

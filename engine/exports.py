@@ -23,11 +23,14 @@ def export_case(session: Session, clock: Clock, user: UserRecord, case_id: int, 
         case = session.get(CaseRecord, case_id)
         if case is None:
             raise NotFound("no such case", element=str(case_id))
-        found = access.require_case_file(user, case, clock())
-        if include_special_care and not found.special_care:
+        found = access.access_to(user, case, clock())
+        allowed = found.full and (found.special_care or not include_special_care)
+        audit.record(session, clock, user, "case.exported" if allowed else "case.export_refused", case_id=case.id,
+                     basis=found.basis.value if found.basis else None, special_care=include_special_care)
+    if not allowed:  # refused after the transaction, so the refusal itself stays on record
+        if found.full:
             raise Forbidden("your role may not export special-care information", element=case.reference)
-        audit.record(session, clock, user, "case.exported", case_id=case.id, basis=found.basis.value,
-                     special_care=include_special_care)
+        access.require_case_file(user, case, clock())
     files = case.process_version.files
     submissions = []
     for submission in rows(session, FormSubmissionRecord, FormSubmissionRecord.case_id == case.id,

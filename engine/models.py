@@ -203,7 +203,7 @@ class FormSubmissionRecord(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
-    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), unique=True)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"), unique=True)  # None: a referral
     form_id: Mapped[str] = mapped_column(String(300))
     form_version: Mapped[str] = mapped_column(String(64))
     data: Mapped[dict]

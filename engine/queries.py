@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from . import access, audit
@@ -208,3 +208,20 @@ def open_tasks_of_case(session: Session, case_id: int) -> list[TaskRecord]:
         select(TaskRecord).where(TaskRecord.case_id == case_id, TaskRecord.status == TaskStatus.OPEN)
         .order_by(TaskRecord.id)
     ))
+
+
+# What a referral's concern form answers for the intake form (same names pass through as they are).
+REFERRAL_TO_INTAKE = {"referred_on": "consultation_date"}
+
+
+def task_prefill(session: Session, task: TaskRecord) -> dict:
+    """Answers a task's form can start from: a referred case's first task starts from the concern."""
+    referral = session.scalar(select(FormSubmissionRecord).where(
+        FormSubmissionRecord.case_id == task.case_id, FormSubmissionRecord.task_id.is_(None))
+        .order_by(FormSubmissionRecord.id).limit(1))
+    first = session.scalar(select(func.min(TaskRecord.id)).where(TaskRecord.case_id == task.case_id))
+    if referral is None or first != task.id:
+        return {}
+    values = {REFERRAL_TO_INTAKE.get(name, name): value for name, value in referral.data.items()}
+    values.update(channel="supporter", referrer=referral.submitted_by.display_name)
+    return values

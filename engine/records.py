@@ -71,10 +71,14 @@ def disclose(session: Session, clock: Clock, actor: UserRecord, case_id: int, re
                                  action_id=action_id, reason=reason, recorded_by_id=actor.id, recorded_at=clock()))
 
 
-def sharing_basis(session: Session, case_id: int) -> tuple[str, int | None]:
-    """Consent when one is in force (with its id), otherwise the council's statutory basis."""
-    consent_id = current_consent_id(session, case_id)
-    return ("consent", consent_id) if consent_id else ("council", None)
+def sharing_basis(session: Session, case_id: int, body_id: int) -> tuple[str, int | None]:
+    """Consent when one in force names the receiving body (with its id), otherwise the council's basis."""
+    for consent in session.scalars(select(ConsentRecord).where(
+            ConsentRecord.case_id == case_id, ConsentRecord.decision == "given",
+            ConsentRecord.withdrawn_at.is_(None)).order_by(ConsentRecord.id.desc())):
+        if body_id in (consent.recipient_body_ids or []):
+            return "consent", consent.id
+    return "council", None
 
 
 def _flags(data: dict) -> list[str]:
@@ -228,7 +232,7 @@ def record_action_reassign(ctx: RecordContext, data: dict) -> dict:
     body = member_body(ctx.session, ctx.case.municipality_id, data.get("owner_body_id"), "owner_body_id",
                        ctx.task.element_id)
     action.owner_body_id, action.status = body.id, ActionStatus.PROPOSED
-    basis, consent_id = sharing_basis(ctx.session, ctx.case.id)
+    basis, consent_id = sharing_basis(ctx.session, ctx.case.id, body.id)
     disclose(ctx.session, ctx.clock, ctx.actor, ctx.case.id, body.name, basis, consent_id=consent_id,
              action_id=action.id, reason=action.action_type.name)
     return {"action_owner_body_id": body.id}

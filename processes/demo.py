@@ -38,6 +38,7 @@ DEMO_USERS = [
     ("designer", "設計 三郎（プロセス設計）", ["designer"], None),
     ("partner", "連携 四郎（社会福祉協議会）", ["partner"], "shakyo"),
     ("admin", "管理 五郎（システム管理者）", ["admin"], None),
+    ("referrer", "つなぎ 六子（つながりサポーター）", ["referrer"], None),
 ]
 MAIN_PROCESS = "kodoku_koritsu_case"
 

@@ -12,7 +12,7 @@ from tsunagu.engine.config import Settings
 from tsunagu.engine.db import configure_engine, engine_options
 from tsunagu.engine.errors import TsunaguError
 
-from . import account, admin, auth, case_records, cases, council, inbox, notices, pledge, tasks
+from . import account, admin, auth, case_records, cases, concern, council, inbox, notices, pledge, tasks
 from .context import expire_idle_session, load_user
 from .extensions import babel, csrf, db
 from .gates import require_pledge, require_second_factor
@@ -49,7 +49,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
 
-    for blueprint in (auth.bp, account.bp, pledge.bp, inbox.bp, tasks.bp, cases.bp, case_records.bp,
+    for blueprint in (auth.bp, account.bp, pledge.bp, inbox.bp, tasks.bp, cases.bp, case_records.bp, concern.bp,
                       council.bp, notices.bp, admin.bp):
         app.register_blueprint(blueprint)
     # In this order: an idle session ends first, then the user is loaded, then what they must do first.

@@ -28,6 +28,7 @@ ACTION_FIELDS = ("action_type_id", "owner_body_id", "due_on", "note")
 @bp.route("/cases/new", methods=["GET", "POST"])
 @login_required
 def new():
+    access.require_case_start(g.user)  # referrers and partners never open cases
     versions = startable_versions(db.session)
     if request.method == "GET":
         return render_template("case_new.html", versions=versions, title="")

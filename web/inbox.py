@@ -15,10 +15,12 @@ bp = Blueprint("inbox", __name__)
 @bp.route("/")
 @login_required
 def index():
+    if g.user.role_codes == {"referrer"}:  # a lay referrer has no inbox: they only pass concerns on
+        return redirect(url_for("concern.submit"))
     return render_template(
         "inbox.html",
         mine=queries.my_tasks(db.session, g.user),
-        available=queries.available_tasks(db.session, g.user),
+        available=queries.available_tasks(db.session, g.user, clock()),
         recent=queries.recent_cases(db.session, g.user),
     )
 

@@ -38,7 +38,8 @@ def _sources(task: TaskRecord, ui_schema: dict) -> dict[str, list[tuple]]:
 def show(task_id: int):
     task = queries.view_task(db.session, clock(), g.user, task_id)
     schema, ui_schema = _form_documents(task)
-    fields = build_fields(schema, ui_schema, sources=_sources(task, ui_schema))
+    fields = build_fields(schema, ui_schema, values=queries.task_prefill(db.session, task),
+                          sources=_sources(task, ui_schema))
     return render_template("task.html", task=task, schema=schema, fields=fields)
 
 

@@ -307,17 +307,20 @@ def test_consent_withdrawn_during_support_asks_for_a_followup_and_for_renewed_co
 
 def test_after_a_withdrawal_a_partner_whose_action_relied_on_the_consent_is_no_longer_offered_its_task(story):
     case = story.start()
-    story.to_council(case, MEETING)  # the consent names 社協 and the NPO, not 地域包括
-    story.decide(case, [{"action_type_id": story.action_type("care_referral").id}])  # owned by 地域包括
-    houkatsu = story.cast.partners["houkatsu"]
+    story.to_council(case, MEETING)  # the consent names 社協 and the NPO
+    # A home visit owned by 社協, shared on the consent that names it; 地域包括 leads the case.
+    story.decide(case, [{"action_type_id": story.action_type("home_visit").id}],
+                 lead_body_id=story.cast.bodies["houkatsu"].id)
+    shakyo = story.cast.partners["shakyo"]
     response = story.task(case, "action_response")
-    assert [t.id for t in story.available(houkatsu)] == [response.id]
+    assert [(d.basis, d.consent_id is not None) for d in story.disclosures(case) if d.action_id] == [("consent", True)]
+    assert [t.id for t in story.available(shakyo)] == [response.id]
 
     story.withdraw_consent(story.consents(case)[0].id)
 
     with pytest.raises(Forbidden):  # the consent the sharing relied on is gone
-        story.complete(case, response, houkatsu, ACCEPT)
-    assert story.available(houkatsu) == []
+        story.complete(case, response, shakyo, ACCEPT)
+    assert story.available(shakyo) == []
 
 
 # --- (e) a declined action ----------------------------------------------------------------------
@@ -359,7 +362,8 @@ def test_a_declined_action_is_reassigned_by_the_coordinator_and_offered_only_to_
     (action,) = story.actions(case)
     assert (action.owner_body_id, action.status) == (bodies["houkatsu"].id, ActionStatus.ACCEPTED)
     assert story.task(case, "action_first_contact").candidate_body_id == bodies["houkatsu"].id
-    assert [(d.recipient, d.basis) for d in story.disclosures(case)][-1] == ("地域包括支援センター", "consent")
+    # The consent names 社協 and the NPO, not 地域包括: the reassignment is shared on the council's basis.
+    assert [(d.recipient, d.basis) for d in story.disclosures(case)][-1] == ("地域包括支援センター", "council")
 
 
 # --- (f) revision -------------------------------------------------------------------------------

@@ -122,10 +122,10 @@ def test_a_partner_is_refused_once_their_action_is_closed(client, login, session
     open_case(client, session, case, partner, 403)
 
 
-def test_a_partner_is_refused_on_the_next_request_after_the_consent_their_action_relied_on_is_withdrawn(
+def test_a_partner_is_refused_on_the_next_request_after_the_consent_naming_their_body_is_withdrawn(
         client, login, session, clock, caseworker, body_partners, standard_case):
     case = standard_case()
-    partner = body_partners["npo_ibasho"]
+    partner = body_partners["houkatsu"]  # named in the consent, with no action of its own
     login(partner)
     open_case(client, session, case, partner, 200)
     consent = session.scalar(select(ConsentRecord).where(ConsentRecord.case_id == case.id))

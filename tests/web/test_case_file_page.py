@@ -220,7 +220,8 @@ def test_adding_support_lists_it_with_the_types_usual_owner_and_status_requested
     assert "「居場所へのつなぎ」を追加し、NPO法人 つながる居場所に依頼しました。" in html
     row = text(element(html, "action-list").split("<tr>")[2])
     assert row == "居場所へのつなぎ NPO法人 つながる居場所 依頼中 2027-01-15 本人の希望で午後の居場所"
-    assert "NPO法人 つながる居場所 本人同意 居場所へのつなぎ" in text(element(html, "disclosure-list"))
+    # The consent names only 地域包括, so the NPO receives the action on the council's basis.
+    assert "NPO法人 つながる居場所 協議会 居場所へのつなぎ" in text(element(html, "disclosure-list"))
 
 
 def test_withdrawing_consent_with_the_confirmation_records_it_and_removes_the_button(

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 14:33:42.720260
+Create Date: 2026-11-27 14:47:21.837337
 """
 from alembic import op
 import sqlalchemy as sa
@@ -383,7 +383,7 @@ def upgrade() -> None:
     op.create_table('form_submissions',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('case_id', sa.Integer(), nullable=False),
-    sa.Column('task_id', sa.Integer(), nullable=False),
+    sa.Column('task_id', sa.Integer(), nullable=True),
     sa.Column('form_id', sa.String(length=300), nullable=False),
     sa.Column('form_version', sa.String(length=64), nullable=False),
     sa.Column('data', sa.JSON(), nullable=False),
