@@ -7,10 +7,10 @@ from an identity map a command happened to leave behind.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-
 from tsunagu.engine import access, cases, council, events, queries
 from tsunagu.engine.casefile import (
     ActionTypeRecord,
@@ -22,7 +22,14 @@ from tsunagu.engine.casefile import (
     OrganisationRecord,
     SupportActionRecord,
 )
-from tsunagu.engine.models import AuditRecord, CaseRecord, CaseStatus, TaskRecord, TaskStatus, UserRecord
+from tsunagu.engine.models import (
+    AuditRecord,
+    CaseRecord,
+    CaseStatus,
+    TaskRecord,
+    TaskStatus,
+    UserRecord,
+)
 from tsunagu.engine.operations import NotificationRecord
 from tsunagu.engine.scheduler import TimerPolicy, run_pass
 from tsunagu.engine.timers import next_timer_at
@@ -313,3 +320,44 @@ class Story:
 def _id(case: CaseRecord | int) -> int:
     return case if isinstance(case, int) else case.id
 
+
+# --- Shared by the standard-process path tests ---------------------------------------------------
+
+JST = ZoneInfo("Asia/Tokyo")
+MEETING = "2026-12-03"
+FIRST_REVIEW = "2027-01-10"
+
+
+def at(day: str, hour: int = 9, minute: int = 0) -> datetime:
+    """A moment in Japan, as the council and the caseworkers speak of it."""
+    return datetime.fromisoformat(day).replace(hour=hour, minute=minute, tzinfo=JST)
+
+
+def crisis_action(**overrides) -> dict:
+    data = {"action_taken": "保健師と同行訪問し安全を確認した", "bodies_informed": "保健センター",
+            "life_protection_reason": "希死念慮の訴えがあり、同意を得る時間がなかった", "action_date": "2026-11-27"}
+    data.update(overrides)
+    return data
+
+
+WATCH = {"watcher_type": "minsei", "watcher_name": "民生委員 田中", "watch_frequency": "weekly",
+         "watch_arranged_on": "2026-11-30"}
+
+
+def contact_attempt(next_step: str, on: str = "2026-12-01", result: str = "not_reached") -> dict:
+    return {"attempted_on": on, "contact_method": "visit", "contact_result": result, "attempt_next_step": next_step}
+
+
+def deliver_action(story, case, response_task) -> None:
+    """The owner body's partner accepts an action, makes first contact and delivers it."""
+    partner = story.partner_for(response_task)
+    story.complete(case, response_task, partner, ACCEPT)
+    (contact,) = [t for t in story.open_tasks(case, "action_first_contact") if t.subject_id == response_task.subject_id]
+    story.complete(case, contact, partner, FIRST_CONTACT)
+    (outcome,) = [t for t in story.open_tasks(case, "action_outcome") if t.subject_id == response_task.subject_id]
+    story.complete(case, outcome, partner, DELIVERED)
+
+
+def review_cycle(story, case, decision: str, lonely: int = 3, ucla=(2, 2, 2)) -> None:
+    story.complete(case, "review_assessment", story.cast.caseworker, assessment(lonely, ucla))
+    story.complete(case, "follow_up_review", story.cast.caseworker, review(decision))
