@@ -12,6 +12,7 @@ from .clock import Clock
 from .db import transaction
 from .errors import NotFound
 from .policy import Access
+from .records import person_answers
 from .casefile import (
     ActionTypeRecord,
     AgendaItemRecord,
@@ -215,13 +216,18 @@ REFERRAL_TO_INTAKE = {"referred_on": "consultation_date"}
 
 
 def task_prefill(session: Session, task: TaskRecord) -> dict:
-    """Answers a task's form can start from: a referred case's first task starts from the concern."""
+    """Answers a task's form can start from: the first task of a referred case starts from the concern,
+    and that of a reopened episode from who the person is (not from what they said last time)."""
+    first = session.scalar(select(func.min(TaskRecord.id)).where(TaskRecord.case_id == task.case_id))
+    if first != task.id:
+        return {}
+    values = {}
+    if task.case.person_id is not None:
+        values.update(person_answers(session.get(PersonRecord, task.case.person_id)))
     referral = session.scalar(select(FormSubmissionRecord).where(
         FormSubmissionRecord.case_id == task.case_id, FormSubmissionRecord.task_id.is_(None))
         .order_by(FormSubmissionRecord.id).limit(1))
-    first = session.scalar(select(func.min(TaskRecord.id)).where(TaskRecord.case_id == task.case_id))
-    if referral is None or first != task.id:
-        return {}
-    values = {REFERRAL_TO_INTAKE.get(name, name): value for name, value in referral.data.items()}
-    values.update(channel="supporter", referrer=referral.submitted_by.display_name)
+    if referral is not None:
+        values.update({REFERRAL_TO_INTAKE.get(name, name): value for name, value in referral.data.items()})
+        values.update(channel="supporter", referrer=referral.submitted_by.display_name)
     return values

@@ -85,13 +85,23 @@ def _flags(data: dict) -> list[str]:
     return list(data.get("special_care") or [])
 
 
+# Intake form fields that identify the person (当事者), and the person columns they fill.
+PERSON_FIELDS = {"person_name": "name", "person_kana": "kana", "birth_year": "birth_year"}
+
+
+def person_answers(person: PersonRecord) -> dict:
+    """The intake answers a known person's new episode starts from."""
+    return {name: getattr(person, column) for name, column in PERSON_FIELDS.items()
+            if getattr(person, column) not in (None, "")}
+
+
 @writer("intake")
 def record_intake(ctx: RecordContext, data: dict) -> dict:
     case = ctx.case
     if case.person_id is None:
-        person = PersonRecord(municipality_id=case.municipality_id, name=data.get("person_name", ""),
-                              kana=data.get("person_kana"), birth_year=data.get("birth_year"),
-                              created_at=ctx.clock())
+        person = PersonRecord(municipality_id=case.municipality_id, created_at=ctx.clock(),
+                              **{column: data.get(name) for name, column in PERSON_FIELDS.items()})
+        person.name = person.name or ""
         ctx.session.add(person)
         ctx.session.flush()
         case.person_id = person.id

@@ -4,8 +4,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from tsunagu.engine import users
-from tsunagu.engine.models import AuditRecord, CaseRecord, FormSubmissionRecord, TaskRecord
+from tsunagu.engine import cases, events, users
+from tsunagu.engine.casefile import PersonRecord
+from tsunagu.engine.models import AuditRecord, CaseRecord, CaseStatus, FormSubmissionRecord, TaskRecord
 
 CONCERN = {"referred_on": "2026-11-26", "person_name": "近所 太郎", "person_kana": "キンジョ タロウ",
            "contact_hint": "駅前の団地3号棟", "concern": "最近姿を見かけず、郵便受けがいっぱいになっている。",
@@ -68,3 +69,20 @@ def test_the_referrer_cannot_see_the_case_afterwards_and_the_attempt_is_audited(
     assert (refused.actor_id, refused.case_id) == (referrer.id, case.id)
     assert client.get("/cases/new").status_code == 403
     assert client.post("/cases/new", data={"version_id": standard_version.id, "title": "x"}).status_code == 403
+
+
+def test_a_reopened_episode_starts_its_intake_from_who_the_person_is(client, login, caseworker, standard_version,
+                                                                      session, clock):
+    case = cases.start_case(session, clock, caseworker, standard_version, "前回")
+    person = PersonRecord(municipality_id=case.municipality_id, name="再会 花子", kana="サイカイ ハナコ",
+                          birth_year=1950, created_at=clock())
+    session.add(person)
+    session.flush()
+    case.person_id = person.id
+    case.status = CaseStatus.COMPLETED
+    session.commit()
+    episode = events.reopen_case(session, clock, caseworker, case.id)
+    intake = session.scalar(select(TaskRecord).where(TaskRecord.case_id == episode.id))
+    login(caseworker)
+    form = client.get(f"/tasks/{intake.id}").get_data(as_text=True)
+    assert 'value="再会 花子"' in form and 'value="サイカイ ハナコ"' in form and 'value="1950"' in form
