@@ -5,7 +5,6 @@ import smtplib
 from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
-from email.utils import make_msgid
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -49,7 +48,8 @@ def compose(notice: NotificationRecord, mail: MailSettings) -> EmailMessage:
     message["From"] = mail.sender
     message["To"] = notice.mail_to
     message["Subject"] = notice.subject
-    message["Message-ID"] = make_msgid(domain="tsunagu.invalid")
+    # One id per notice, whatever the attempt: a mail resent after a crash is recognisable as a duplicate.
+    message["Message-ID"] = f"<tsunagu-notice-{notice.id}@tsunagu.invalid>"
     link = f"{mail.base_url.rstrip('/')}/tasks/{notice.task_id}" if notice.task_id else mail.base_url
     message.set_content(f"{notice.subject}\n\n{link}\n\n"
                         "このメールには個人情報を含めていません。内容はつなぐにログインして確認してください。\n"
