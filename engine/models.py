@@ -193,6 +193,9 @@ class TaskRecord(Base):
 
     case: Mapped[CaseRecord] = relationship(lazy="joined")
     assignee: Mapped[UserRecord | None] = relationship(foreign_keys=[assignee_id])
+    # The support action a task is about, so two actions' tasks can be told apart in lists.
+    subject = relationship("SupportActionRecord", viewonly=True,
+                           primaryjoin="foreign(TaskRecord.subject_id) == SupportActionRecord.id")
     completed_by: Mapped[UserRecord | None] = relationship(foreign_keys=[completed_by_id])
 
 
