@@ -127,3 +127,12 @@ def require_case_start(user: UserRecord) -> None:
 def require_operator(user: UserRecord, case: CaseRecord | None = None) -> None:
     if not is_operator(user) or (case is not None and case.municipality_id != user.municipality_id):
         raise Forbidden("only supervisors and administrators may retry a failed case")
+
+
+def require_municipal_admin(actor: UserRecord | None, municipality_id: int) -> None:
+    """Setting up a municipality: its own active administrators in the pages. `None` is the operator at
+    the command line, who holds the database itself; the audit row then says `via: cli`."""
+    if actor is None:
+        return
+    if not (actor.active and _holds(actor, {Role.ADMIN}) and actor.municipality_id == municipality_id):
+        raise Forbidden("only administrators of this municipality may do this")

@@ -23,6 +23,7 @@ class OrganisationRecord(Base):
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[OrganisationKind] = mapped_column(_enum(OrganisationKind))
     is_coordinating_body: Mapped[bool] = mapped_column(default=False)  # 調整機関
+    active: Mapped[bool] = mapped_column(default=True)  # a retired body keeps its history
 
 
 class PersonRecord(Base):

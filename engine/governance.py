@@ -26,6 +26,7 @@ class CouncilRecord(Base):
     name: Mapped[str] = mapped_column(String(300))
     established_on: Mapped[date] = mapped_column(Date)
     coordinating_body_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    coordinating_designated_on: Mapped[date | None] = mapped_column(Date)  # the mayor's designation (Art. 17)
 
     coordinating_body: Mapped[OrganisationRecord | None] = relationship(lazy="joined")
 

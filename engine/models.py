@@ -14,7 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
-    UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -69,6 +69,11 @@ class MunicipalityRecord(Base):
     code: Mapped[str] = mapped_column(String(16), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     is_demo: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime | None]
+    # Security settings an administrator chooses (the municipal security guideline expects a second
+    # factor for every staff member); administrators always need one.
+    require_second_factor: Mapped[bool] = mapped_column(default=False)
+    idle_minutes: Mapped[int | None]  # None: the installation's TSUNAGU_SESSION_MINUTES
 
 
 class UserRecord(Base):
@@ -88,6 +93,14 @@ class UserRecord(Base):
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_enabled: Mapped[bool] = mapped_column(default=False)
     totp_last_step: Mapped[int | None]  # the last accepted time step: a code works once
+    team: Mapped[str | None] = mapped_column(String(100))  # 係
+    # A one-time password handed out by an administrator must be replaced at the first sign-in.
+    must_change_password: Mapped[bool] = mapped_column(default=False)
+    password_changed_at: Mapped[datetime | None]
+    # Stored in the session at sign-in; raising it ends every session of the user at once
+    # (deactivation, password change or reset), so a copied cookie cannot outlive them.
+    session_generation: Mapped[int] = mapped_column(default=0)
+    deactivated_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
 
     roles: Mapped[list["UserRoleRecord"]] = relationship(
@@ -107,19 +120,51 @@ class UserRoleRecord(Base):
     role: Mapped[str] = mapped_column(String(32), primary_key=True)
 
 
+class RecoveryCodeRecord(Base):
+    """A one-time code that stands in for the second factor when the phone is lost; hashed at rest."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
 class ProcessVersionRecord(Base):
-    """One deployed version of a process model, stored once and keyed by the hash of its files."""
+    """One deployed version of a process model, stored once per scope and keyed by the hash of its files.
+
+    The scope is the whole installation (the national template, `municipality_id` None) or one
+    municipality, whose own version wins for its new cases.
+    """
 
     __tablename__ = "process_versions"
-    __table_args__ = (UniqueConstraint("process_id", "content_hash"),)
+    __table_args__ = (
+        Index("uq_process_versions_template", "process_id", "content_hash", unique=True,
+              sqlite_where=text("municipality_id IS NULL"), postgresql_where=text("municipality_id IS NULL")),
+        Index("uq_process_versions_municipal", "municipality_id", "process_id", "content_hash", unique=True,
+              sqlite_where=text("municipality_id IS NOT NULL"),
+              postgresql_where=text("municipality_id IS NOT NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     process_id: Mapped[str] = mapped_column(String(200), index=True)
+    municipality_id: Mapped[int | None] = mapped_column(ForeignKey("municipalities.id"))
+    version_number: Mapped[int] = mapped_column(default=1)  # 1, 2, ... per process and scope
     name: Mapped[str] = mapped_column(String(300))
     content_hash: Mapped[str] = mapped_column(String(64))
     files: Mapped[dict]  # file name -> text, exactly as deployed
     spec: Mapped[str] = mapped_column(Text)  # SpiffWorkflow's serialization of the parsed specs
     deployed_at: Mapped[datetime]
+    # The live version of a scope is the one activated last (deploying an older version again re-activates it).
+    activated_at: Mapped[datetime] = mapped_column(
+        default=lambda context: context.get_current_parameters()["deployed_at"])
+    deployed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    deployed_via: Mapped[str] = mapped_column(String(16), default="cli")  # cli, web
+    note: Mapped[str | None] = mapped_column(Text)
+
+    deployed_by: Mapped["UserRecord | None"] = relationship(foreign_keys=[deployed_by_id])
 
 
 class CaseRecord(Base):

@@ -30,6 +30,7 @@ def deploy(session: Session, definition: ProcessDefinition, clock: Clock) -> Pro
         files=definition.files,
         spec=definition.spec_json,
         deployed_at=clock(),
+        activated_at=clock(),
     )
     session.add(version)
     session.flush()

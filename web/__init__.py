@@ -13,6 +13,10 @@ from tsunagu.engine.db import configure_engine, engine_options
 from tsunagu.engine.errors import TsunaguError
 
 from . import account, admin, auth, case_records, cases, concern, council, inbox, notices, pledge, tasks
+from .admin import catalogue as admin_catalogue
+from .admin import organisations as admin_organisations
+from .admin import security as admin_security
+from .admin import users as admin_users
 from .context import expire_idle_session, load_user
 from .extensions import babel, csrf, db
 from .gates import require_pledge, require_second_factor
@@ -50,7 +54,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=_select_locale)
 
     for blueprint in (auth.bp, account.bp, pledge.bp, inbox.bp, tasks.bp, cases.bp, case_records.bp, concern.bp,
-                      council.bp, notices.bp, admin.bp):
+                      council.bp, notices.bp, admin.bp, admin_users.bp, admin_organisations.bp, admin_catalogue.bp,
+                      admin_security.bp):
         app.register_blueprint(blueprint)
     # In this order: an idle session ends first, then the user is loaded, then what they must do first.
     for hook in (expire_idle_session, load_user, require_second_factor, require_pledge):

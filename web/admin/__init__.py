@@ -1,4 +1,7 @@
-"""Administration: the audit log export and incidents of failing timers."""
+"""Administration: the landing page, the audit log export and incidents of failing timers.
+
+One module per thing administered (users, organisations and councils, the action catalogue, security
+settings), each its own blueprint registered by `create_app`."""
 from __future__ import annotations
 
 from flask import Blueprint, Response, flash, g, redirect, render_template, url_for
@@ -9,8 +12,8 @@ from tsunagu.engine.audit_reports import export_audit_csv
 from tsunagu.engine.clock import local
 from tsunagu.engine.scheduler import open_incidents, retry_incident
 
-from .context import clock, login_required, settings
-from .extensions import db
+from ..context import clock, login_required, settings
+from ..extensions import db
 
 bp = Blueprint("admin", __name__)
 # Excel in Japan reads a CSV file as Shift_JIS unless it starts with a UTF-8 byte order mark.

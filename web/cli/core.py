@@ -1,4 +1,4 @@
-"""The `tsunagu` command: prepare the database, load demo data, validate process models, serve."""
+"""`tsunagu init-db`, `demo`, `validate`, `scheduler` and `serve`: the installation itself."""
 from __future__ import annotations
 
 import logging
@@ -16,10 +16,7 @@ from tsunagu.processes.demo import DEMO_PASSWORD, DEMO_USERS, load_demo
 from tsunagu.processes.loader import validate_path
 from tsunagu.web import create_app
 
-
-@click.group()
-def main() -> None:
-    """Tsunagu: case management for loneliness and isolation support."""
+from .base import main, safe_url
 
 
 @main.command("init-db")
@@ -27,7 +24,7 @@ def init_db() -> None:
     """Create or upgrade the database schema (Alembic)."""
     settings = Settings.from_env()
     upgrade_database(settings.database_url)
-    click.echo(f"database ready: {_safe_url(settings.database_url)}")
+    click.echo(f"database ready: {safe_url(settings.database_url)}")
 
 
 @main.command()
@@ -67,7 +64,7 @@ def scheduler() -> None:
     settings = Settings.from_env()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     upgrade_database(settings.database_url)
-    click.echo(f"scheduler: every {settings.scheduler_interval_s}s on {_safe_url(settings.database_url)}")
+    click.echo(f"scheduler: every {settings.scheduler_interval_s}s on {safe_url(settings.database_url)}")
     try:
         build_scheduler(settings, blocking=True).start()
     except (KeyboardInterrupt, SystemExit):
@@ -87,10 +84,3 @@ def serve(host: str | None, port: int | None) -> None:
         click.echo(f"scheduler running in this process every {settings.scheduler_interval_s}s")
     app.run(host=host or settings.host, port=port or settings.port, debug=False, use_reloader=False)
 
-
-def _safe_url(url: str) -> str:
-    # Never print a password from the database URL.
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        return f"{scheme}://***@{rest.split('@', 1)[1]}"
-    return url

@@ -1,0 +1,4 @@
+"""`tsunagu processes ...`."""
+from __future__ import annotations
+
+from .base import main  # noqa: F401
