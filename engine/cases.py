@@ -13,10 +13,6 @@ from .clock import DEFAULT_ZONE, Clock, local
 from .db import transaction
 from .errors import Conflict, Forbidden, InvalidState, NotFound
 from .forms import validate_form, with_defaults
-from .notifications import announce_assignment, announce_new_task
-from .operations import IncidentRecord
-from .records import RecordContext, close_open_actions, write_record
-from .timers import engine_time, next_timer_at
 from .models import (
     CaseRecord,
     CaseStatus,
@@ -26,6 +22,11 @@ from .models import (
     TaskStatus,
     UserRecord,
 )
+from .notifications import announce_assignment, announce_new_task
+from .operations import IncidentRecord
+from .records import RecordContext, close_open_actions, write_record
+from .timers import engine_time, next_timer_at
+from .versions import not_deployed
 from .workflow import (
     StepFailed,
     complete_user_task,
@@ -60,6 +61,9 @@ def start_case(session: Session, clock: Clock, actor: UserRecord, version: Proce
             access.require_case_start(actor)
         else:
             access.require_referral(actor)
+        if version.municipality_id not in (None, actor.municipality_id):
+            raise not_deployed(version.process_id)  # another municipality's version: as if it did not exist
+        if concern is not None:
             concern = _valid_concern(version, concern)
         now = clock()
         workflow = new_workflow(version.spec)

@@ -21,6 +21,7 @@ from .db import transaction
 from .errors import FieldError, FormInvalid, InvalidState, NotFound
 from .models import CaseRecord, CaseStatus, ProcessVersionRecord, UserRecord
 from .records import disclose, member_body, sharing_basis
+from .versions import live_version
 from .workflow import deliver_message, fire_timers, load_state
 
 ZONE = ZoneInfo(DEFAULT_ZONE)
@@ -166,18 +167,9 @@ def deliver_case_timers(session: Session, clock: Clock, case_id: int) -> CaseRec
     return case
 
 
-def newest_version(session: Session, process_id: str) -> ProcessVersionRecord:
-    """The most recently deployed version of a process."""
-    version = session.scalar(select(ProcessVersionRecord).where(ProcessVersionRecord.process_id == process_id)
-                             .order_by(ProcessVersionRecord.id.desc()).limit(1))
-    if version is None:
-        raise NotFound(f"process '{process_id}' is not deployed", element=process_id)
-    return version
-
-
 def reopen_case(session: Session, clock: Clock, actor: UserRecord, case_id: int,
                 version: ProcessVersionRecord | None = None) -> CaseRecord:
-    """Open a new episode for the person of a closed case, on the newest version of its process."""
+    """Open a new episode for the person of a closed case, on its municipality's live version of its process."""
     previous = session.get(CaseRecord, case_id)
     if previous is None:
         raise NotFound("no such case", element=str(case_id))
@@ -189,6 +181,6 @@ def reopen_case(session: Session, clock: Clock, actor: UserRecord, case_id: int,
         latest = session.scalar(select(CaseRecord.episode).where(CaseRecord.person_id == previous.person_id)
                                 .order_by(CaseRecord.episode.desc()).limit(1))
     episode = latest + 1
-    version = version or newest_version(session, previous.process_version.process_id)
+    version = version or live_version(session, previous.municipality_id, previous.process_version.process_id)
     return start_case(session, clock, actor, version, previous.title, person_id=previous.person_id,
                       episode=episode, previous_case_id=previous.id)

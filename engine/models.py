@@ -146,6 +146,12 @@ class ProcessVersionRecord(Base):
         Index("uq_process_versions_municipal", "municipality_id", "process_id", "content_hash", unique=True,
               sqlite_where=text("municipality_id IS NOT NULL"),
               postgresql_where=text("municipality_id IS NOT NULL")),
+        # Two deploys at the same moment cannot both become "version 2": one gets a conflict.
+        Index("uq_process_versions_template_number", "process_id", "version_number", unique=True,
+              sqlite_where=text("municipality_id IS NULL"), postgresql_where=text("municipality_id IS NULL")),
+        Index("uq_process_versions_municipal_number", "municipality_id", "process_id", "version_number",
+              unique=True, sqlite_where=text("municipality_id IS NOT NULL"),
+              postgresql_where=text("municipality_id IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -27,7 +27,7 @@ from tsunagu.engine.queries import open_tasks_of_case
 from tsunagu.engine.users import create_user
 
 from .catalogue import install_catalogue
-from .registry import deploy_folder_tree, latest_version
+from .registry import deploy_folder_tree, live_version
 
 DEMO_PASSWORD = "tsunagu-demo"
 # username, display name, roles, member body key (see catalogue.json)
@@ -63,7 +63,7 @@ def load_demo(session: Session, clock: Clock, process_dir: Path) -> bool:
                                   organisation_id=bodies[body].id if body else None)
             for username, display, roles, body in DEMO_USERS
         }
-        deploy_folder_tree(session, process_dir, clock)
+        deploy_folder_tree(session, clock, process_dir)  # the national template; unchanged if already there
         publish_pledge(session, clock, town.id, DEFAULT_PLEDGE)
         council = CouncilRecord(name="つなぐ市孤独・孤立対策地域協議会", established_on=date(2024, 4, 1),
                                 coordinating_body_id=bodies["fukushi"].id)
@@ -75,7 +75,7 @@ def load_demo(session: Session, clock: Clock, process_dir: Path) -> bool:
         pledge = current_pledge(session, town.id)
         session.add_all(PledgeAcceptanceRecord(user_id=u.id, pledge_id=pledge.id, accepted_at=clock())
                         for u in people.values())
-    _demo_cases(session, clock, latest_version(session, MAIN_PROCESS), people, bodies)
+    _demo_cases(session, clock, live_version(session, town.id, MAIN_PROCESS), people, bodies)
     return True
 
 

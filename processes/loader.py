@@ -83,29 +83,38 @@ def build_definition(files: dict[str, str], preferred_id: str | None = None) -> 
     )
 
 
-def validate_path(path: Path) -> list[DefinitionProblem]:
-    """Check a process folder, a single .bpmn file, or a tree of process folders."""
+def load_path(path: Path) -> tuple[list[ProcessDefinition], list[DefinitionProblem]]:
+    """Parse a process folder, a single .bpmn file, or a tree of process folders: the sound definitions,
+    and every problem of the others, each located by file path and element."""
     path = Path(path)
-    if path.is_file():
-        files = {p.name: p.read_text(encoding="utf-8") for p in path.parent.iterdir()
-                 if p.is_file() and (p.suffix in (".dmn", ".json") or p == path)}
-        folders = [(path.parent, files)]
-    elif path.is_dir():
-        folders = [(f, read_folder(f)) for f in _process_folders(path)]
-        if not folders:
-            return [DefinitionProblem(str(path), None, "no_bpmn", "no .bpmn file found")]
-    else:
-        return [DefinitionProblem(str(path), None, "path_not_found", "no such file or folder")]
-    problems = []
-    for folder, files in folders:
+    if not path.exists():
+        return [], [DefinitionProblem(str(path), None, "path_not_found", "no such file or folder")]
+    folders = [path.parent] if path.is_file() else _process_folders(path)
+    if not folders:
+        return [], [DefinitionProblem(str(path), None, "no_bpmn", "no .bpmn file found")]
+    definitions, problems = [], []
+    for folder in folders:
         try:
-            build_definition(files, folder.name)
+            files = _read_with_companions(path) if path.is_file() else read_folder(folder)
+            definitions.append(build_definition(files, folder.name))
         except DefinitionInvalid as exc:
             problems.extend(
                 DefinitionProblem(str(folder / p.file) if p.file else str(folder), p.element, p.code, p.message)
                 for p in exc.problems
             )
-    return problems
+        except (OSError, UnicodeDecodeError) as exc:  # a file that is not UTF-8 text is a problem to list
+            problems.append(DefinitionProblem(str(folder), None, "file_unreadable", str(exc)))
+    return definitions, problems
+
+
+def validate_path(path: Path) -> list[DefinitionProblem]:
+    """Check a process folder, a single .bpmn file, or a tree of process folders."""
+    return load_path(path)[1]
+
+
+def _read_with_companions(bpmn_file: Path) -> dict[str, str]:
+    return {p.name: p.read_text(encoding="utf-8") for p in bpmn_file.parent.iterdir()
+            if p.is_file() and (p.suffix in (".dmn", ".json") or p == bpmn_file)}
 
 
 def _process_folders(root: Path) -> list[Path]:

@@ -1,55 +1,98 @@
-"""Deployed process versions: each stored once, found by process id and content hash."""
+"""Deployed process versions per municipality: which one new cases start on, and what runs on each."""
 from __future__ import annotations
 
-from pathlib import Path
+from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session, defer, joinedload
 
 from tsunagu.engine.clock import Clock
-from tsunagu.engine.events import newest_version
-from tsunagu.engine.models import ProcessVersionRecord
+from tsunagu.engine.models import CaseRecord, CaseStatus, ProcessVersionRecord
+from tsunagu.engine.versions import LIVE_FIRST, live_version, live_versions, visible_to
 
-from .loader import ProcessDefinition, load_definition
+from .deployment import DeployResult, deploy_folder_tree
+from .deployment import deploy as deploy_definition
+from .loader import ProcessDefinition
+
+__all__ = ["DeployResult", "ProcessOverview", "VersionUsage", "deploy", "deploy_definition", "deploy_folder_tree",
+           "live_version", "process_overview", "startable_versions"]
 
 
 def deploy(session: Session, definition: ProcessDefinition, clock: Clock) -> ProcessVersionRecord:
-    """Store a definition unless the same files are already deployed; return its version row."""
-    existing = session.scalar(
-        select(ProcessVersionRecord).where(
-            ProcessVersionRecord.process_id == definition.process_id,
-            ProcessVersionRecord.content_hash == definition.content_hash,
-        )
-    )
-    if existing is not None:
-        return existing
-    version = ProcessVersionRecord(
-        process_id=definition.process_id,
-        name=definition.name,
-        content_hash=definition.content_hash,
-        files=definition.files,
-        spec=definition.spec_json,
-        deployed_at=clock(),
-        activated_at=clock(),
-    )
-    session.add(version)
-    session.flush()
-    return version
+    """Deploy a definition as the national template from a script or test; return the live version row."""
+    return deploy_definition(session, clock, definition).version
 
 
-def deploy_folder_tree(session: Session, root: Path, clock: Clock) -> list[ProcessVersionRecord]:
-    """Deploy every process folder under `root` (the shipped `bpmn/` by default)."""
-    return [deploy(session, load_definition(folder), clock) for folder in sorted({p.parent for p in Path(root).rglob("*.bpmn")})]
+def startable_versions(session: Session, municipality_id: int | None) -> list[ProcessVersionRecord]:
+    """The live version of every process the municipality may use, for the 'new case' page."""
+    return live_versions(session, municipality_id)
 
 
-# New cases start on the newest version; the engine decides that for reopened cases too.
-latest_version = newest_version
+@dataclass(frozen=True)
+class VersionUsage:
+    """One version a municipality can see, with the cases that run on it."""
+
+    version: ProcessVersionRecord
+    scope: str  # "template" or "municipal"
+    live: bool
+    open_cases: int  # not completed
+    all_cases: int
 
 
-def startable_versions(session: Session) -> list[ProcessVersionRecord]:
-    """The newest version of every deployed process, for the 'new case' page."""
-    rows = session.scalars(select(ProcessVersionRecord).order_by(ProcessVersionRecord.id.desc())).all()
-    newest = {}
-    for row in rows:
-        newest.setdefault(row.process_id, row)
-    return sorted(newest.values(), key=lambda r: r.process_id)
+@dataclass(frozen=True)
+class ProcessOverview:
+    """One process key available to a municipality: its live version and every version it can see."""
+
+    process_id: str
+    live: VersionUsage
+    versions: list[VersionUsage]
+
+    @property
+    def deployed_by(self) -> str | None:
+        """Who deployed the live version; None when it came from the command line."""
+        user = self.live.version.deployed_by
+        return user.display_name if user is not None else None
+
+    @property
+    def deployed_at(self) -> datetime:
+        return self.live.version.deployed_at
+
+    @property
+    def note(self) -> str | None:
+        return self.live.version.note
+
+
+def process_overview(session: Session, municipality_id: int | None) -> list[ProcessOverview]:
+    """Each process key available to the municipality (the template's alone for None), by key, with
+    per version the cases of that municipality on it (of the whole installation for None)."""
+    V = ProcessVersionRecord
+    versions = list(session.scalars(
+        select(V).where(visible_to(municipality_id)).order_by(V.process_id, *LIVE_FIRST)
+        .options(defer(V.files), defer(V.spec), joinedload(V.deployed_by))))
+    counts = _case_counts(session, municipality_id, [v.id for v in versions])
+    overview: dict[str, list[VersionUsage]] = {}
+    for version in versions:
+        rows = overview.setdefault(version.process_id, [])
+        open_cases, all_cases = counts.get(version.id, (0, 0))
+        rows.append(VersionUsage(version, "template" if version.municipality_id is None else "municipal",
+                                 live=not rows, open_cases=open_cases, all_cases=all_cases))
+    return [ProcessOverview(process_id, rows[0], sorted(rows, key=_listing_order))
+            for process_id, rows in overview.items()]
+
+
+def _listing_order(usage: VersionUsage) -> tuple:
+    return (usage.scope != "template", usage.version.version_number)
+
+
+def _case_counts(session: Session, municipality_id: int | None, version_ids: list[int]) -> dict[int, tuple]:
+    """Open and all cases per version in one grouped query."""
+    if not version_ids:
+        return {}
+    query = (select(CaseRecord.process_version_id,
+                    func.sum(case((CaseRecord.status != CaseStatus.COMPLETED, 1), else_=0)), func.count())
+             .where(CaseRecord.process_version_id.in_(version_ids)).group_by(CaseRecord.process_version_id))
+    if municipality_id is not None:
+        query = query.where(CaseRecord.municipality_id == municipality_id)
+    return {version_id: (int(open_cases or 0), all_cases)
+            for version_id, open_cases, all_cases in session.execute(query)}

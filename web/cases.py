@@ -29,7 +29,7 @@ ACTION_FIELDS = ("action_type_id", "owner_body_id", "due_on", "note")
 @login_required
 def new():
     access.require_case_start(g.user)  # referrers and partners never open cases
-    versions = startable_versions(db.session)
+    versions = startable_versions(db.session, g.user.municipality_id)
     if request.method == "GET":
         return render_template("case_new.html", versions=versions, title="")
     chosen = next((v for v in versions if str(v.id) == request.form.get("version_id")), None)

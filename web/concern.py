@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from tsunagu.engine import cases
 from tsunagu.engine.cases import CONCERN_FORM
 from tsunagu.engine.errors import FormInvalid
-from tsunagu.processes.registry import latest_version
+from tsunagu.processes.registry import live_version
 
 from .context import clock, login_required, settings
 from .extensions import db
@@ -29,7 +29,7 @@ def _forms(version) -> tuple[dict, dict]:
 @bp.route("/concern", methods=["GET", "POST"])
 @login_required
 def submit():
-    version = latest_version(db.session, settings().main_process)
+    version = live_version(db.session, g.user.municipality_id, settings().main_process)
     schema, ui_schema = _forms(version)
     if request.method == "GET":
         return render_template("concern.html", schema=schema, fields=build_fields(schema, ui_schema))

@@ -99,6 +99,13 @@ def _scope_process_versions() -> None:
         batch_op.create_index('uq_process_versions_municipal', ['municipality_id', 'process_id', 'content_hash'],
                               unique=True, sqlite_where=sa.text('municipality_id IS NOT NULL'),
                               postgresql_where=sa.text('municipality_id IS NOT NULL'))
+        batch_op.create_index('uq_process_versions_template_number', ['process_id', 'version_number'], unique=True,
+                              sqlite_where=sa.text('municipality_id IS NULL'),
+                              postgresql_where=sa.text('municipality_id IS NULL'))
+        batch_op.create_index('uq_process_versions_municipal_number',
+                              ['municipality_id', 'process_id', 'version_number'], unique=True,
+                              sqlite_where=sa.text('municipality_id IS NOT NULL'),
+                              postgresql_where=sa.text('municipality_id IS NOT NULL'))
 
 
 def downgrade() -> None:

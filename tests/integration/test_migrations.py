@@ -1,0 +1,56 @@
+"""The migrations build exactly the schema the models describe, and upgrade a database that holds data."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from sqlalchemy import select, text
+
+from tsunagu.engine import casefile, governance, operations  # noqa: F401  (registers their tables)
+from tsunagu.engine.db import MIGRATIONS_DIR, make_engine
+from tsunagu.engine.models import Base, ProcessVersionRecord
+
+
+def test_the_migrated_schema_matches_the_models(engine):
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}),
+                                       Base.metadata)
+    assert differences == []
+
+
+def _alembic(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def test_versions_deployed_before_municipal_deployment_become_numbered_template_versions(database_url):
+    config = _alembic(database_url)
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        Base.metadata.drop_all(connection)
+        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    engine.dispose()
+    command.upgrade(config, "0001")
+    engine = make_engine(database_url)
+    deployed = datetime(2026, 4, 1, tzinfo=timezone.utc)
+    with engine.begin() as connection:
+        for number, process in enumerate(("a", "a", "b")):
+            connection.execute(text(
+                "INSERT INTO process_versions (process_id, name, content_hash, files, spec, deployed_at) "
+                "VALUES (:p, :p, :h, '{}', '', :at)"), {"p": process, "h": f"hash{number}", "at": deployed})
+    engine.dispose()
+
+    command.upgrade(config, "head")
+
+    engine = make_engine(database_url)
+    with engine.connect() as connection:
+        rows = connection.execute(select(ProcessVersionRecord.__table__).order_by(text("id"))).mappings().all()
+    engine.dispose()
+    assert [(r["process_id"], r["version_number"], r["municipality_id"]) for r in rows] == [
+        ("a", 1, None), ("a", 2, None), ("b", 1, None)]
+    assert {r["activated_at"] for r in rows} == {deployed}
