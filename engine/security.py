@@ -17,6 +17,7 @@ from .errors import FieldError, Forbidden, FormInvalid, InvalidState, NotFound
 from .models import CaseRecord, UserRecord
 from .notifications import notify_break_glass
 from .policy import case_access
+from .recovery import looks_like_recovery_code, redeem_recovery_code
 from .roles import Role
 from .users import verify_password
 
@@ -37,12 +38,16 @@ class LoginOutcome(str, enum.Enum):
 class LoginResult:
     outcome: LoginOutcome
     user: UserRecord | None = None
+    recovery_codes_left: int | None = None  # set when a recovery code stood in for the app's code
 
 
 def check_password(session: Session, clock: Clock, username: str, password: str) -> LoginResult:
     """First step of signing in; failures count towards a lockout, and every attempt is audited."""
     with transaction(session):
-        user = session.scalar(select(UserRecord).where(UserRecord.username == username))
+        # A name no account can have (NUL, control characters, over-long) is not even looked up:
+        # PostgreSQL refuses NUL in a query, and the answer is the same "wrong name or password".
+        plausible = len(username) <= 80 and username.isprintable()
+        user = session.scalar(select(UserRecord).where(UserRecord.username == username)) if plausible else None
         now = clock()
         if user is not None and user.locked_until is not None and user.locked_until > now:
             audit.record(session, clock, user, "login.locked")
@@ -51,7 +56,8 @@ def check_password(session: Session, clock: Clock, username: str, password: str)
             if user is not None:
                 _count_failure(session, clock, user)
             else:
-                audit.record(session, clock, None, "login.failed", username=username[:80])
+                audit.record(session, clock, None, "login.failed",
+                             username="".join(c for c in username[:80] if c.isprintable()))
             return LoginResult(LoginOutcome.BAD_CREDENTIALS)
         if user.totp_enabled:
             return LoginResult(LoginOutcome.NEEDS_TOTP, user)
@@ -60,7 +66,8 @@ def check_password(session: Session, clock: Clock, username: str, password: str)
 
 
 def check_totp(session: Session, clock: Clock, user_id: int, code: str) -> LoginResult:
-    """Second step for users with TOTP; wrong codes count towards the same lockout."""
+    """Second step for users with TOTP: the app's code or an unused recovery code; wrong ones count towards
+    the same lockout."""
     with transaction(session):
         user = session.get(UserRecord, user_id)
         now = clock()
@@ -68,6 +75,13 @@ def check_totp(session: Session, clock: Clock, user_id: int, code: str) -> Login
             return LoginResult(LoginOutcome.BAD_CREDENTIALS)
         if user.locked_until is not None and user.locked_until > now:
             return LoginResult(LoginOutcome.LOCKED)
+        if looks_like_recovery_code(code):
+            left = redeem_recovery_code(session, clock, user, code)
+            if left is None:
+                _count_failure(session, clock, user)
+                return LoginResult(LoginOutcome.BAD_CREDENTIALS)
+            _succeed(session, clock, user)
+            return LoginResult(LoginOutcome.OK, user, recovery_codes_left=left)
         step = _accepted_step(user, code, now)
         if step is None:
             _count_failure(session, clock, user)
@@ -104,8 +118,11 @@ def _succeed(session: Session, clock: Clock, user: UserRecord) -> None:
 
 
 def totp_required(user: UserRecord) -> bool:
-    """Administrators must use a second factor; others may choose to."""
-    return Role.ADMIN.value in user.role_codes and not user.totp_enabled
+    """Whether the user must still enrol a second factor: administrators always, everyone where the
+    municipality requires it; others may choose to."""
+    if user.totp_enabled:
+        return False
+    return Role.ADMIN.value in user.role_codes or bool(user.municipality.require_second_factor)
 
 
 def start_totp_enrolment(session: Session, user: UserRecord) -> str:

@@ -19,7 +19,7 @@ from .admin import security as admin_security
 from .admin import users as admin_users
 from .context import expire_idle_session, load_user
 from .extensions import babel, csrf, db
-from .gates import require_pledge, require_second_factor
+from .gates import require_password_change, require_pledge, require_second_factor
 from .messages import HTTP_STATUS, error_message
 
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
@@ -57,8 +57,9 @@ def create_app(overrides: dict | None = None) -> Flask:
                       council.bp, notices.bp, admin.bp, admin_users.bp, admin_organisations.bp, admin_catalogue.bp,
                       admin_security.bp):
         app.register_blueprint(blueprint)
-    # In this order: an idle session ends first, then the user is loaded, then what they must do first.
-    for hook in (expire_idle_session, load_user, require_second_factor, require_pledge):
+    # In this order: an idle session ends first, then the user is loaded, then what they must do first:
+    # replace a one-time password, enrol a second factor, accept the secrecy pledge.
+    for hook in (expire_idle_session, load_user, require_password_change, require_second_factor, require_pledge):
         app.before_request(hook)
     app.after_request(_security_headers)
     app.register_error_handler(TsunaguError, _domain_error)

@@ -6,9 +6,10 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
+from tsunagu.engine.recovery import looks_like_recovery_code
 from tsunagu.engine.security import LoginOutcome, check_password, check_totp
 
-from .context import clock, reset_session
+from .context import clock, reset_session, sign_in
 from .extensions import db
 
 bp = Blueprint("auth", __name__)
@@ -33,7 +34,7 @@ def login():
     username = request.form.get("username", "").strip()
     result = check_password(db.session, clock(), username, request.form.get("password", ""))
     if result.outcome == LoginOutcome.OK:
-        reset_session(user_id=result.user.id)
+        sign_in(result.user)
         return redirect(safe_next(request.args.get("next")))
     if result.outcome == LoginOutcome.NEEDS_TOTP:
         reset_session(pending_user_id=result.user.id)
@@ -55,12 +56,19 @@ def login_totp():
         return render_template("login_totp.html")
     result = check_totp(db.session, clock(), pending, request.form.get("code", ""))
     if result.outcome == LoginOutcome.OK:
-        reset_session(user_id=result.user.id)
+        sign_in(result.user)
+        if result.recovery_codes_left is not None:
+            flash(_("You signed in with a recovery code; it cannot be used again. %(n)s unused codes remain. "
+                    "You can make new ones on your account page.", n=result.recovery_codes_left),
+                  "info" if result.recovery_codes_left > 2 else "error")
         return redirect(safe_next(request.args.get("next")))
     if result.outcome == LoginOutcome.LOCKED:
         reset_session()  # start again from the password once the lock has passed
         _locked()
         return render_template("login.html", username=""), 429
+    if looks_like_recovery_code(request.form.get("code", "")):
+        wrong = _("This recovery code is wrong or was used already.")
+        return render_template("login_totp.html", recovery_error=wrong), 401
     return render_template("login_totp.html", error=_("The confirmation code is wrong.")), 401
 
 

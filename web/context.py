@@ -22,8 +22,14 @@ def settings():
     return current_app.extensions["tsunagu.settings"]
 
 
+def idle_limit_minutes(user: UserRecord | None) -> int:
+    """The installation's `session_minutes`, or the user's municipality's shorter idle limit."""
+    chosen = user.municipality.idle_minutes if user is not None else None
+    return min(settings().session_minutes, chosen) if chosen else settings().session_minutes
+
+
 def expire_idle_session():
-    """End a session idle for longer than `session_minutes`, judged by the time stored in it.
+    """End a session idle for longer than the idle limit, judged by the time stored in it.
 
     The cookie's own expiry is set by the browser and a copied cookie ignores it; the last-seen
     time is inside the signed session, so a replayed old cookie is refused here.
@@ -32,7 +38,9 @@ def expire_idle_session():
         return None
     now = clock()().timestamp()
     seen = session.get("seen")
-    if isinstance(seen, (int, float)) and now - seen <= settings().session_minutes * 60:
+    user_id = session.get("user_id") or session.get("pending_user_id")
+    user = db.session.get(UserRecord, user_id) if isinstance(user_id, int) else None
+    if isinstance(seen, (int, float)) and now - seen <= idle_limit_minutes(user) * 60:
         session["seen"] = now
         return None
     reset_session()
@@ -54,10 +62,28 @@ def reset_session(**values) -> None:
 
 
 def load_user() -> None:
-    """Find the signed-in user for this request, if any (registered as a before_request hook)."""
+    """Find the signed-in user for this request, if any (registered as a before_request hook).
+
+    A session stamped with an older generation of the user ended when the account was deactivated,
+    reset or its password changed elsewhere: it is signed out here, even from a copied cookie.
+    """
     user_id = session.get("user_id")
     user = db.session.get(UserRecord, user_id) if user_id else None
-    g.user = user if user is not None and user.active else None
+    if user is not None and (not user.active or session.get("gen") != user.session_generation):
+        reset_session()
+        flash(_("Your session has ended because your account was changed. Please sign in again."), "info")
+        user = None
+    g.user = user
+
+
+def sign_in(user: UserRecord) -> None:
+    """Start a new signed-in session for `user`, stamped with their current session generation."""
+    reset_session(user_id=user.id, gen=user.session_generation)
+
+
+def restamp_session(user: UserRecord) -> None:
+    """Keep this session after the user ended all their sessions (a password change): only the others end."""
+    session["gen"] = user.session_generation
 
 
 def login_required(view):
