@@ -49,8 +49,26 @@ class InvalidState(TsunaguError):
     code = "invalid_state"
 
 
+class InUse(InvalidState):
+    """A body or setting cannot change while something still relies on it; `used_by` names each use."""
+
+    code = "in_use"
+
+
 class DemoRefused(TsunaguError):
     code = "demo_refused"
+
+
+class CannotDemoteSelf(InvalidState):
+    """An administrator tried to take away their own access; another administrator has to do it."""
+
+    code = "cannot_demote_self"
+
+
+class LastAdmin(InvalidState):
+    """The change would leave a municipality without an active administrator."""
+
+    code = "last_admin"
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from . import access, audit
 from .casefile import OrganisationRecord
+from .checks import record_change
 from .clock import Clock
 from .db import transaction
 from .errors import FieldError, Forbidden, FormInvalid, InvalidState, NotFound
@@ -96,14 +97,25 @@ def publish_pledge(session: Session, clock: Clock, municipality_id: int, text: s
 def publish_pledge_as(session: Session, clock: Clock, admin: UserRecord, text: str) -> PledgeTextRecord:
     """An administrator publishes a new version of the pledge for their municipality; audited."""
     access.require_admin(admin)
-    text = (text or "").strip()
+    return publish_pledge_text(session, clock, admin, admin.municipality_id, text)
+
+
+def publish_pledge_text(session: Session, clock: Clock, actor: UserRecord | None, municipality_id: int, text,
+                        *, operator: str | None = None) -> PledgeTextRecord:
+    """Publish a new version for the municipality, from its administrator's page or the command line (actor
+    None); every user accepts it again at their next page. Audited."""
+    access.require_municipal_admin(actor, municipality_id)
+    text = text.strip() if isinstance(text, str) else ""
     if not text:
         raise FormInvalid([FieldError("text", "required")], element="pledge")
     if len(text) > PLEDGE_MAX_LENGTH:
         raise FormInvalid([FieldError("text", "maxLength", {"limit": PLEDGE_MAX_LENGTH})], element="pledge")
+    if "\x00" in text:  # PostgreSQL refuses NUL in text
+        raise FormInvalid([FieldError("text", "pattern")], element="pledge")
     with transaction(session):
-        pledge = publish_pledge(session, clock, admin.municipality_id, text)
-        audit.record(session, clock, admin, "pledge.published", pledge=pledge.id, version=pledge.version)
+        pledge = publish_pledge(session, clock, municipality_id, text)
+        record_change(session, clock, actor, "pledge.published", municipality_id, operator, pledge=pledge.id,
+                      version=pledge.version)
     return pledge
 
 
@@ -156,10 +168,18 @@ def public_notice(session: Session, council_id: int) -> str:
         f"1 設置した旨及び設置年月日　{council.established_on.year}年{council.established_on.month}月"
         f"{council.established_on.day}日に設置",
         f"2 協議会の名称　{council.name}",
-        f"3 孤独・孤立対策調整機関　{council.coordinating_body.name if council.coordinating_body else '指定なし'}",
+        f"3 孤独・孤立対策調整機関　{_coordinating_body(council)}",
         "4 構成機関等　" + ("、".join(m.name for m in members) if members else "（なし）"),
     ]
     return "\n".join(lines)
+
+
+def _coordinating_body(council: CouncilRecord) -> str:
+    body = council.coordinating_body
+    if body is None:
+        return "指定なし"
+    day = council.coordinating_designated_on
+    return body.name + (f"（{day.year}年{day.month}月{day.day}日指定）" if day else "")
 
 
 def notice_for(session: Session, user: UserRecord) -> str | None:

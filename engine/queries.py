@@ -168,9 +168,9 @@ def rows(session: Session, model, condition, order) -> list:
 
 
 def member_bodies(session: Session, municipality_id: int) -> list[OrganisationRecord]:
-    """The municipality's member bodies (構成機関等), for choosing an owner or lead body."""
+    """The municipality's active member bodies (構成機関等), for choosing an owner or lead body."""
     return list(session.scalars(select(OrganisationRecord).where(
-        OrganisationRecord.municipality_id == municipality_id,
+        OrganisationRecord.municipality_id == municipality_id, OrganisationRecord.active.is_(True),
         OrganisationRecord.kind == OrganisationKind.MEMBER_BODY).order_by(OrganisationRecord.name)))
 
 

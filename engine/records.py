@@ -57,9 +57,10 @@ def write_record(ctx: RecordContext, name: str, data: dict) -> dict:
 
 
 def member_body(session: Session, municipality_id: int, body_id, field: str, element: str) -> OrganisationRecord:
-    """A member body of the municipality, or a field error naming `field`."""
+    """An active member body of the municipality (a retired one takes no new work), or a field error naming `field`."""
     body = session.get(OrganisationRecord, body_id) if isinstance(body_id, int) else None
-    if body is None or body.municipality_id != municipality_id or body.kind != OrganisationKind.MEMBER_BODY:
+    if body is None or body.municipality_id != municipality_id or body.kind != OrganisationKind.MEMBER_BODY \
+            or not body.active:
         raise FormInvalid([FieldError(field, "enum")], element=element)
     return body
 

@@ -47,7 +47,55 @@ def field_message(error: FieldError) -> str:
         return _("The code is not valid. Enter the current 6-digit code.")
     if code == "uniqueItems":
         return _("Each option can be chosen only once.")
+    if code == "name_taken":
+        return _("This name is already used in your municipality.")
+    if code == "code_taken":
+        return _("This code is already used in your catalogue.")
+    if code == "pattern" and p.get("pattern"):
+        return _("Use lower-case letters a-z, digits and underscores only (at most 64).")
+    if code == "pattern":
+        return _("This text contains characters that cannot be used, such as line breaks.")
+    if code == "unknown_municipality":
+        return _("No municipality with the code %(code)s is registered.", code=p.get("code"))
+    if code == "maxItems":
+        return _("Enter at most %(limit)s items.", limit=p.get("limit"))
+    if code == "already_member":
+        return _("This body is already a member of the council.")
+    if code == "owner_retired":
+        return _("The default owner body is retired. Choose an active owner body first.")
+    staff = _staff_field_message(code, p)
+    if staff is not None:
+        return staff
     return _("This value is not accepted (%(code)s).", code=code)
+
+
+def _staff_field_message(code: str, p: dict) -> str | None:
+    """Staff accounts and passwords (engine/staff.py, engine/users.py)."""
+    if code == "username_invalid":
+        return _("Use 3 to 80 letters, digits and . _ @ - (no spaces).")
+    if code == "username_taken":
+        return _("This user name is already in use. Choose another.")
+    if code == "email_invalid":
+        return _("Enter an e-mail address like name@example.jp.")
+    if code == "organisation_unknown":
+        return _("Choose one of your municipality's bodies or departments.")
+    if code == "organisation_inactive":
+        return _("This body or department has been retired; choose another.")
+    if code == "password_too_short":
+        return _("Use at least %(limit)s characters.", limit=p.get("limit"))
+    if code == "password_is_username":
+        return _("Your password must not be your user name.")
+    if code == "password_unchanged":
+        return _("Choose a password different from the current one.")
+    if code == "password_wrong":
+        return _("This is not your current password.")
+    if code == "password_mismatch":
+        return _("The two new passwords are not the same.")
+    if code == "cannot_demote_self":
+        return _("You cannot remove your own administrator role; ask another administrator.")
+    if code == "last_admin":
+        return _("This is the last active administrator of your municipality; give someone else the role first.")
+    return None
 
 
 def error_message(error: TsunaguError) -> str:
@@ -65,6 +113,12 @@ def error_message(error: TsunaguError) -> str:
         return _("The form has errors. Please check the highlighted fields.")
     if code == "message_not_expected":
         return _("This case is not accepting that action now.")
+    if code == "in_use":
+        return _("This is still in use, so it cannot be changed that way.")
+    if code == "cannot_demote_self":
+        return _("You cannot do this to your own account. Ask another administrator.")
+    if code == "last_admin":
+        return _("This is the last active administrator of your municipality. Give someone else the role first.")
     return _("The request could not be completed (%(code)s).", code=code)
 
 
@@ -80,4 +134,5 @@ def _is_date(limit) -> bool:
 
 
 HTTP_STATUS = {"not_found": 404, "forbidden": 403, "conflict": 409, "invalid_state": 409, "form_invalid": 422,
-               "message_not_expected": 409}
+               "message_not_expected": 409, "in_use": 409,
+               "cannot_demote_self": 409, "last_admin": 409}

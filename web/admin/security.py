@@ -1,6 +1,40 @@
 """Administration of security settings: second factor for every staff member, idle timeout."""
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from tsunagu.engine.errors import FormInvalid
+from tsunagu.engine.settings import IDLE_MINUTES, security_settings, set_security_settings
+
+from ..context import clock, login_required, settings
+from ..extensions import db
+from .organisations import field_errors
 
 bp = Blueprint("admin_security", __name__)
+
+
+@bp.route("/admin/security")
+@login_required
+def index():
+    town = security_settings(db.session, g.user, g.user.municipality_id)
+    return _render({"require_second_factor": town.require_second_factor,
+                    "idle_minutes": "" if town.idle_minutes is None else town.idle_minutes})
+
+
+def _render(form, errors=None):
+    return render_template("admin_security.html", form=form, errors=errors or {}, limits=IDLE_MINUTES,
+                           default_minutes=settings().session_minutes)
+
+
+@bp.route("/admin/security", methods=["POST"])
+@login_required
+def save():
+    form = {"require_second_factor": request.form.get("require_second_factor") == "on",
+            "idle_minutes": request.form.get("idle_minutes", "")[:40]}
+    try:
+        set_security_settings(db.session, clock(), g.user, g.user.municipality_id, **form)
+    except FormInvalid as invalid:
+        return _render(form, field_errors(invalid)), 422
+    flash(_("The security settings were saved."), "info")
+    return redirect(url_for(".index"))
