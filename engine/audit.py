@@ -10,8 +10,15 @@ from .models import AuditRecord, UserRecord
 
 def record(session: Session, clock: Clock, actor: UserRecord | None, action: str, *,
            case_id: int | None = None, task_id: int | None = None, **detail) -> AuditRecord:
-    """Add an audit row to the current transaction."""
-    row = AuditRecord(at=clock(), actor_id=actor.id if actor else None, action=action,
+    """Add an audit row to the current transaction.
+
+    The row belongs to the actor's municipality, or, for the command line (no actor), to the one a
+    `municipality` id in the detail names, so the municipality's export holds its set-up too.
+    """
+    named = detail.get("municipality")
+    municipality_id = actor.municipality_id if actor is not None else (
+        named if isinstance(named, int) and not isinstance(named, bool) else None)
+    row = AuditRecord(at=clock(), actor_id=actor.id if actor else None, action=action, municipality_id=municipality_id,
                       case_id=case_id, task_id=task_id, detail=detail)
     session.add(row)
     return row

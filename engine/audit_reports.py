@@ -45,6 +45,7 @@ def who_accessed(session: Session, clock: Clock, user: UserRecord, case_id: int)
 
 
 EXPORT_COLUMNS = ("id", "at", "actor_id", "actor", "action", "case_id", "case_reference", "task_id", "detail")
+# The command line has no signed-in user: its rows name the operating-system account in `detail`.
 
 
 def export_audit_csv(session: Session, clock: Clock, admin: UserRecord) -> str:
@@ -56,7 +57,8 @@ def export_audit_csv(session: Session, clock: Clock, admin: UserRecord) -> str:
         select(AuditRecord, UserRecord.username, CaseRecord.reference)
         .outerjoin(UserRecord, UserRecord.id == AuditRecord.actor_id)
         .outerjoin(CaseRecord, CaseRecord.id == AuditRecord.case_id)
-        .where((CaseRecord.municipality_id == admin.municipality_id)
+        .where((AuditRecord.municipality_id == admin.municipality_id)
+               | (CaseRecord.municipality_id == admin.municipality_id)
                | (UserRecord.municipality_id == admin.municipality_id))
         .order_by(AuditRecord.at, AuditRecord.id))
     out = io.StringIO()

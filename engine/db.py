@@ -6,6 +6,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
@@ -77,10 +79,35 @@ def transaction(session: Session):
         raise
 
 
-def upgrade_database(url: str) -> None:
-    """Bring the schema at `url` to the newest Alembic revision."""
-    make_engine(url).dispose()  # creates the SQLite folder if needed
+def _alembic_config(url: str) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    command.upgrade(cfg, "head")
+    return cfg
+
+
+def upgrade_database(url: str) -> None:
+    """Bring the schema at `url` to the newest Alembic revision."""
+    make_engine(url).dispose()  # creates the SQLite folder if needed
+    command.upgrade(_alembic_config(url), "head")
+
+
+def schema_problem(url: str) -> str | None:
+    """Why the database at `url` cannot be used yet ("missing", "not_initialised", "outdated"), or None.
+
+    Never creates anything: a mistyped SQLite path must not leave an empty database behind.
+    """
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        return "missing"
+    engine = create_engine(url, **engine_options(url))
+    try:
+        with engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+    except OperationalError:
+        return "missing"
+    finally:
+        engine.dispose()
+    if current is None:
+        return "not_initialised"
+    head = ScriptDirectory.from_config(_alembic_config(url)).get_current_head()
+    return None if current == head else "outdated"

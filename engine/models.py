@@ -272,11 +272,14 @@ class AuditRecord(Base):
     """Who did or saw what, when; the case timeline is read from here too."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_case_at", "case_id", "at"),)
+    __table_args__ = (Index("ix_audit_case_at", "case_id", "at"), Index("ix_audit_municipality_at", "municipality_id", "at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime]
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Whose log the row belongs to, also for commands run at the command line (no actor) and sign-in
+    # attempts: the municipality's audit export reads it.
+    municipality_id: Mapped[int | None] = mapped_column(ForeignKey("municipalities.id"))
     action: Mapped[str] = mapped_column(String(64))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))

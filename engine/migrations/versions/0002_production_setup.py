@@ -47,6 +47,11 @@ def upgrade() -> None:
     with op.batch_alter_table('councils', schema=None) as batch_op:
         batch_op.add_column(sa.Column('coordinating_designated_on', sa.Date(), nullable=True))
 
+    with op.batch_alter_table('audit_log', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('municipality_id', sa.Integer(), nullable=True))
+        batch_op.create_foreign_key('fk_audit_log_municipality_id', 'municipalities', ['municipality_id'], ['id'])
+        batch_op.create_index('ix_audit_municipality_at', ['municipality_id', 'at'], unique=False)
+
     _scope_process_versions()
 
 
