@@ -95,6 +95,31 @@ def _staff_field_message(code: str, p: dict) -> str | None:
         return _("You cannot remove your own administrator role; ask another administrator.")
     if code == "last_admin":
         return _("This is the last active administrator of your municipality; give someone else the role first.")
+    return _staff_list_message(code, p)
+
+
+def _staff_list_message(code: str, p: dict) -> str | None:
+    """A staff list (CSV) being imported (engine/staff_import.py)."""
+    if code == "duplicate_in_file":
+        return _("The same user name appears earlier in the file (line %(line)s).", line=p.get("line"))
+    if code == "unknown_column":
+        return _("Unknown column. The columns are username, display_name, email, roles, organisation, team.")
+    if code == "missing_column":
+        return _("This column is missing from the first line.")
+    if code == "duplicate_column":
+        return _("This column appears twice in the first line.")
+    if code == "too_many_fields":
+        return _("This line has more values than the first line has columns.")
+    if code == "too_many_rows":
+        return _("The file has more rows than can be imported at once (%(limit)s).", limit=p.get("limit"))
+    if code == "file_empty":
+        return _("The file has no staff rows.")
+    if code == "csv_invalid":
+        return _("The file cannot be read as CSV.")
+    if code == "encoding_not_utf8":
+        return _("Save the file as UTF-8 (in Excel: \"CSV UTF-8 (Comma delimited)\") and upload it again.")
+    if code == "file_too_large":
+        return _("The file is too large.")
     return None
 
 

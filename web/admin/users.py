@@ -17,6 +17,7 @@ from tsunagu.engine.staff import (
     update_staff_user,
 )
 from tsunagu.engine.staff_directory import list_staff, organisation_names, staff_organisations
+from tsunagu.engine.staff_import import decode_csv, import_staff_csv
 
 from ..context import clock, login_required
 from ..extensions import db
@@ -65,6 +66,35 @@ def create():
         return _render_form(None, values, _field_errors(invalid)), 422
     # The one-time password is in this response only; it is never stored readable anywhere.
     return render_template("admin_user_password.html", person=person, password=initial, created=True)
+
+
+@bp.route("/admin/users/import")
+@login_required
+def import_form():
+    access.require_municipal_admin(g.user, g.user.municipality_id)
+    return render_template("admin_users_import.html", problems=[])
+
+
+@bp.route("/admin/users/import", methods=["POST"])
+@login_required
+def import_staff():
+    """The page side of `tsunagu user import`: every row or none, each new one-time password shown once."""
+    upload = request.files.get("file")
+    try:
+        created = import_staff_csv(db.session, clock(), g.user, g.user.municipality_id,
+                                   decode_csv(upload.read() if upload else b""))
+    except FormInvalid as invalid:
+        problems = [(_where(e.field), field_message(e)) for e in invalid.errors]
+        return render_template("admin_users_import.html", problems=problems), 422
+    return render_template("admin_users_imported.html", created=created)
+
+
+def _where(field: str) -> str:
+    """'line 3: roles' as the page says it: 3行目（roles）."""
+    line, _sep, column = field.partition(": ")
+    if line.startswith("line ") and line[5:].isdigit():
+        return _("Line %(n)s (%(column)s)", n=line[5:], column=column) if column else _("Line %(n)s", n=line[5:])
+    return _("File") if field == "file" else field
 
 
 @bp.route("/admin/users/<int:user_id>")
