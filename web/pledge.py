@@ -5,7 +5,8 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from flask_babel import gettext as _
 
 from tsunagu.engine.errors import FormInvalid, InvalidState
-from tsunagu.engine.governance import DEFAULT_PLEDGE, accept_pledge, current_pledge, publish_pledge_as
+from tsunagu.engine.governance import DEFAULT_PLEDGE, accept_pledge, current_pledge
+from tsunagu.engine.pledge import publish_pledge_as
 
 from .auth import safe_next
 from .context import clock, login_required

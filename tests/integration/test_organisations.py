@@ -11,6 +11,7 @@ from tsunagu.engine import catalogue, councils, governance, organisations, queri
 from tsunagu.engine.casefile import OrganisationRecord, SupportActionRecord
 from tsunagu.engine.errors import Forbidden, FormInvalid, InUse, NotFound
 from tsunagu.engine.models import AuditRecord, MunicipalityRecord, UserRecord
+from tsunagu.engine.pledge import publish_pledge_text
 
 
 @pytest.fixture
@@ -70,7 +71,7 @@ def test_every_change_from_the_page_or_the_command_line_leaves_an_audit_row(sess
     organisations.retire_organisation(session, clock, admin, town, npo.id)
     organisations.reactivate_organisation(session, clock, None, town, npo.id, operator="ops")
     settings.set_security_settings(session, clock, admin, town, require_second_factor=True, idle_minutes="15")
-    governance.publish_pledge_text(session, clock, None, town, "第18条の守秘義務を守ります。", operator="ops")
+    publish_pledge_text(session, clock, None, town, "第18条の守秘義務を守ります。", operator="ops")
 
     a, cli = admin.id, None
     assert _actions(session) == [
@@ -273,15 +274,15 @@ def test_a_retired_action_type_is_not_offered_for_new_actions_but_existing_actio
 
 
 def test_a_new_pledge_version_must_be_accepted_again(session, clock, municipality, admin):
-    first = governance.publish_pledge_text(session, clock, admin, municipality.id, "守秘義務を守ります。")
+    first = publish_pledge_text(session, clock, admin, municipality.id, "守秘義務を守ります。")
     governance.accept_pledge(session, clock, admin, first.id)
     assert governance.has_accepted_pledge(session, admin)
-    second = governance.publish_pledge_text(session, clock, None, municipality.id, "改訂：退職後も守ります。",
+    second = publish_pledge_text(session, clock, None, municipality.id, "改訂：退職後も守ります。",
                                             operator="ops")
     assert (first.version, second.version) == (1, 2)
     assert not governance.has_accepted_pledge(session, session.get(UserRecord, admin.id))
     with pytest.raises(FormInvalid):
-        governance.publish_pledge_text(session, clock, None, municipality.id, "\x00")
+        publish_pledge_text(session, clock, None, municipality.id, "\x00")
 
 
 def test_security_settings_are_stored_for_the_municipality(session, clock, municipality, admin):

@@ -7,7 +7,8 @@ import click
 
 from tsunagu.engine import settings as engine_settings
 from tsunagu.engine.config import Settings
-from tsunagu.engine.governance import current_pledge, publish_pledge_text
+from tsunagu.engine.governance import current_pledge
+from tsunagu.engine.pledge import publish_pledge_text
 from tsunagu.engine.municipalities import find_municipality
 
 from .base import command_session, main, operator
