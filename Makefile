@@ -26,6 +26,7 @@ run: $(STAMP) translations
 	TSUNAGU_SCHEDULER_IN_WEB=true $(BIN)/tsunagu serve
 
 test: $(STAMP) translations
+	$(BIN)/ruff check engine web processes tests bench
 	$(BIN)/python -m pytest
 
 # The database layers again on PostgreSQL, with the multi-process scheduler tests (used by .ci/run).

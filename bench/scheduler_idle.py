@@ -27,12 +27,12 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, event, insert, make_url, select, text
 
-from tsunagu.engine import cases
+from tsunagu.engine.access.users import create_user
 from tsunagu.engine.clock import FixedClock
+from tsunagu.engine.commands import cases
+from tsunagu.engine.commands.scheduler import TimerPolicy, run_pass
 from tsunagu.engine.db import make_engine, make_session_factory, upgrade_database
 from tsunagu.engine.models import CaseRecord, MunicipalityRecord, TaskRecord, TaskStatus
-from tsunagu.engine.scheduler import TimerPolicy, run_pass
-from tsunagu.engine.users import create_user
 from tsunagu.processes.loader import load_definition
 from tsunagu.processes.registry import deploy
 
@@ -120,7 +120,7 @@ def insert_cases(db: Database, template: dict, count: int, *, due: bool, tag: st
                 row = {**base, "reference": f"{tag}-{i:07d}"}
                 if due:
                     fresh: dict[str, str] = {}
-                    row["workflow_state"] = SPIFF_ID.sub(lambda m: fresh.setdefault(m.group(0), str(uuid.uuid4())),
+                    row["workflow_state"] = SPIFF_ID.sub(lambda m: fresh.setdefault(m.group(0), str(uuid.uuid4())),  # noqa: B023
                                                          template["workflow_state"])
                 else:  # due between 2 and 30 days from the idle pass, spread over the index
                     row["next_timer_at"] = IDLE_AT + timedelta(days=2, seconds=(i * 2593) % (28 * 86400))
@@ -182,7 +182,7 @@ def idle_rows(base_url: str | None, kind: str, sizes: list[int], runs: int) -> l
                 assert fired == 0
                 if run >= 2:
                     times[i].append(ms)
-        return [Row(kind, size, 0, statistics.median(t), q, 0) for size, t, q in zip(sizes, times, queries)]
+        return [Row(kind, size, 0, statistics.median(t), q, 0) for size, t, q in zip(sizes, times, queries, strict=True)]
     finally:
         for db in dbs:
             db.drop()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from tsunagu.engine.casefile import ActionTypeRecord, OrganisationKind, OrganisationRecord
+from tsunagu.engine.casefile.tables import ActionTypeRecord, OrganisationKind, OrganisationRecord
 from tsunagu.engine.errors import FieldError, FormInvalid
 
 DEFAULT_CATALOGUE = Path(__file__).resolve().parent / "catalogue.json"

@@ -8,12 +8,8 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tsunagu.engine import cases, council
-from tsunagu.engine.casefile import ActionTypeRecord, AgendaItemRecord
-from tsunagu.engine.clock import Clock
-from tsunagu.engine.db import transaction
-from tsunagu.engine.errors import DemoRefused
-from tsunagu.engine.governance import (
+from tsunagu.engine.access.users import create_user
+from tsunagu.engine.casefile.governance import (
     DEFAULT_PLEDGE,
     CouncilMemberRecord,
     CouncilMunicipalityRecord,
@@ -22,14 +18,18 @@ from tsunagu.engine.governance import (
     current_pledge,
     publish_pledge,
 )
+from tsunagu.engine.casefile.tables import ActionTypeRecord, AgendaItemRecord
+from tsunagu.engine.clock import Clock
+from tsunagu.engine.commands import cases, council
+from tsunagu.engine.commands.queries import open_tasks_of_case
+from tsunagu.engine.db import transaction
+from tsunagu.engine.errors import DemoRefused
 from tsunagu.engine.models import CaseRecord, MunicipalityRecord
-from tsunagu.engine.queries import open_tasks_of_case
-from tsunagu.engine.users import create_user
 
 from .catalogue import install_catalogue
 from .registry import deploy_folder_tree, live_version
 
-DEMO_PASSWORD = "tsunagu-demo"
+DEMO_PASSWORD = "tsunagu-demo"  # noqa: S105  (the demo's published password; demo refuses real data)
 # username, display name, roles, member body key (see catalogue.json)
 DEMO_USERS = [
     ("caseworker", "相談 花子（相談支援員）", ["caseworker"], None),

@@ -13,8 +13,10 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from tsunagu.engine import access, audit
+from tsunagu.engine import audit
+from tsunagu.engine.access import permissions
 from tsunagu.engine.clock import Clock
+from tsunagu.engine.commands.versions import scope_live_version
 from tsunagu.engine.errors import (
     Conflict,
     DefinitionInvalid,
@@ -25,7 +27,6 @@ from tsunagu.engine.errors import (
     NotFound,
 )
 from tsunagu.engine.models import MunicipalityRecord, ProcessVersionRecord, UserRecord
-from tsunagu.engine.versions import scope_live_version
 
 from .loader import ProcessDefinition, load_path
 
@@ -107,7 +108,7 @@ def _check_scope(session: Session, actor: UserRecord | None, municipality_id: in
         if actor is not None:
             raise Forbidden("only the operator at the command line deploys the national template")
         return
-    access.require_municipal_admin(actor, municipality_id)
+    permissions.require_municipal_admin(actor, municipality_id)
     if session.get(MunicipalityRecord, municipality_id) is None:
         raise NotFound(f"municipality {municipality_id} not found", element=str(municipality_id))
 

@@ -13,11 +13,11 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.defaults import UserTask
 
+from tsunagu.engine.casefile.records import WRITERS
 from tsunagu.engine.errors import DefinitionInvalid, DefinitionProblem
-from tsunagu.engine.records import WRITERS
 from tsunagu.engine.roles import ROLE_CODES
-from tsunagu.engine.sandbox import check_source
-from tsunagu.engine.workflow import serialize_specs
+from tsunagu.engine.runtime.sandbox import check_source
+from tsunagu.engine.runtime.workflow import serialize_specs
 
 DEFINITION_SUFFIXES = (".bpmn", ".dmn", ".json")
 FORM_PROPERTY = "formJsonSchemaFilename"

@@ -7,12 +7,12 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from tsunagu.engine.casefile import OrganisationRecord
+from tsunagu.engine.admin.municipalities import register_municipality
+from tsunagu.engine.casefile.governance import DEFAULT_PLEDGE, PledgeTextRecord, publish_pledge
+from tsunagu.engine.casefile.tables import OrganisationRecord
 from tsunagu.engine.clock import Clock
 from tsunagu.engine.db import transaction
-from tsunagu.engine.governance import DEFAULT_PLEDGE, PledgeTextRecord, publish_pledge
 from tsunagu.engine.models import MunicipalityRecord
-from tsunagu.engine.municipalities import register_municipality
 
 from .catalogue import DEFAULT_CATALOGUE, install_catalogue, read_catalogue
 from .registry import deploy_folder_tree

@@ -8,8 +8,8 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, defer, joinedload
 
 from tsunagu.engine.clock import Clock
+from tsunagu.engine.commands.versions import LIVE_FIRST, live_version, live_versions, visible_to
 from tsunagu.engine.models import CaseRecord, CaseStatus, ProcessVersionRecord
-from tsunagu.engine.versions import LIVE_FIRST, live_version, live_versions, visible_to
 
 from .deployment import DeployResult, deploy_folder_tree
 from .deployment import deploy as deploy_definition

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import create_engine, make_url, text
 
-from tsunagu.engine import users
+from tsunagu.engine.access import users
 from tsunagu.engine.clock import FixedClock
 from tsunagu.engine.db import make_engine, make_session_factory, upgrade_database
 from tsunagu.engine.models import MunicipalityRecord

@@ -6,12 +6,12 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from flask_babel import gettext as _
 from markupsafe import Markup
 
+from tsunagu.engine.access.recovery import issue_recovery_codes, unused_recovery_codes
+from tsunagu.engine.access.security import confirm_totp_enrolment, pending_totp_uri, start_totp_enrolment
+from tsunagu.engine.access.users import PASSWORD_MIN_LENGTH
+from tsunagu.engine.admin.staff import change_own_password
+from tsunagu.engine.admin.staff_directory import organisation_names
 from tsunagu.engine.errors import FormInvalid
-from tsunagu.engine.recovery import issue_recovery_codes, unused_recovery_codes
-from tsunagu.engine.security import confirm_totp_enrolment, pending_totp_uri, start_totp_enrolment
-from tsunagu.engine.staff import change_own_password
-from tsunagu.engine.staff_directory import organisation_names
-from tsunagu.engine.users import PASSWORD_MIN_LENGTH
 
 from .auth import safe_next
 from .context import clock, login_required, restamp_session
@@ -96,8 +96,10 @@ def totp_confirm():
 
 def _render_totp(errors: list[str] | None = None):
     uri = pending_totp_uri(g.user)
-    qr = Markup(segno.make(uri, error="m").svg_inline(scale=4, svgclass="qr", lineclass=None,
-                                                      title=_("QR code for the authenticator app"))) if uri else None
+    # segno writes the SVG itself and escapes the title, so the markup is ours, not the user's.
+    svg = segno.make(uri, error="m").svg_inline(scale=4, svgclass="qr", lineclass=None,
+                                                title=_("QR code for the authenticator app")) if uri else None
+    qr = Markup(svg) if svg else None  # noqa: S704
     secret = g.user.totp_secret if uri else None
     grouped = " ".join(secret[i:i + 4] for i in range(0, len(secret), 4)) if secret else None
     return render_template("totp_enrol.html", qr=qr, secret=grouped, errors=errors or [])

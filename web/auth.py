@@ -6,8 +6,8 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
-from tsunagu.engine.recovery import looks_like_recovery_code
-from tsunagu.engine.security import LoginOutcome, check_password, check_totp
+from tsunagu.engine.access.recovery import looks_like_recovery_code
+from tsunagu.engine.access.security import LoginOutcome, check_password, check_totp
 
 from .context import clock, reset_session, sign_in
 from .extensions import db

@@ -5,10 +5,10 @@ import json
 
 from flask import Blueprint, Response, g, redirect, render_template, request, url_for
 
-from tsunagu.engine import exports
-from tsunagu.engine.audit_reports import access_log as read_access_log
+from tsunagu.engine.access.audit_reports import access_log as read_access_log
+from tsunagu.engine.access.security import BREAK_GLASS_HOURS, open_break_glass
+from tsunagu.engine.commands import exports
 from tsunagu.engine.errors import FormInvalid, TsunaguError
-from tsunagu.engine.security import BREAK_GLASS_HOURS, open_break_glass
 
 from .context import clock, login_required
 from .extensions import db

@@ -7,11 +7,12 @@ import json
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from tsunagu.engine import access, cases, events, queries
+from tsunagu.engine.access import permissions
 from tsunagu.engine.clock import local
+from tsunagu.engine.commands import cases, events, queries
 from tsunagu.engine.errors import FormInvalid
-from tsunagu.engine.forms import MASK
 from tsunagu.engine.models import CaseStatus
+from tsunagu.engine.runtime.forms import MASK
 from tsunagu.processes.registry import startable_versions
 
 from .charts import scores_by_instrument
@@ -28,7 +29,7 @@ ACTION_FIELDS = ("action_type_id", "owner_body_id", "due_on", "note")
 @bp.route("/cases/new", methods=["GET", "POST"])
 @login_required
 def new():
-    access.require_case_start(g.user)  # referrers and partners never open cases
+    permissions.require_case_start(g.user)  # referrers and partners never open cases
     versions = startable_versions(db.session, g.user.municipality_id)
     if request.method == "GET":
         return render_template("case_new.html", versions=versions, title="")
@@ -108,7 +109,7 @@ def reopen(case_id: int):
 
 def _to_first_task(case):
     first = next((t for t in queries.open_tasks_of_case(db.session, case.id)
-                  if access.can_work_task(g.user, t)), None)
+                  if permissions.can_work_task(g.user, t)), None)
     if first is not None:
         return redirect(url_for("tasks.show", task_id=first.id))
     return redirect(url_for("cases.show", case_id=case.id))
@@ -120,15 +121,15 @@ def _render_case(case_id: int, *, action_form: dict | None = None, withdraw_erro
     case = case_file.case
     files = case.process_version.files
     is_open = case.status in (CaseStatus.RUNNING, CaseStatus.WAITING)
-    can_change = access.can_coordinate_case(g.user, case, clock()()) and is_open
+    can_change = permissions.can_coordinate_case(g.user, case, clock()()) and is_open
     bodies = queries.member_bodies(db.session, case.municipality_id)
     episodes = {c.id: c.episode for c in case_file.episodes}
     zone = settings().time_zone
     return render_template(
         "case.html", file=case_file, submissions=_submissions(case_file, files, bodies),
-        can_retry=access.is_operator(g.user),
+        can_retry=permissions.is_operator(g.user),
         can_change=can_change,
-        can_reopen=case.status == CaseStatus.COMPLETED and access.can_start_case(g.user),
+        can_reopen=case.status == CaseStatus.COMPLETED and permissions.can_start_case(g.user),
         action_fields=_action_fields(queries.action_types(db.session, case.municipality_id), bodies,
                                      action_form) if can_change else [],
         action_form_open=bool(action_form["errors"]),

@@ -6,8 +6,8 @@ import json
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from tsunagu.engine import cases
-from tsunagu.engine.cases import CONCERN_FORM
+from tsunagu.engine.commands import cases
+from tsunagu.engine.commands.cases import CONCERN_FORM
 from tsunagu.engine.errors import FormInvalid
 from tsunagu.processes.registry import live_version
 

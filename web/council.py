@@ -7,9 +7,9 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
-from tsunagu.engine import council, queries
-from tsunagu.engine.council import RISK_LEVELS
-from tsunagu.engine.governance import notice_for
+from tsunagu.engine.casefile.governance import notice_for
+from tsunagu.engine.commands import council, queries
+from tsunagu.engine.commands.council import RISK_LEVELS
 from tsunagu.engine.errors import FieldError, FormInvalid
 
 from .context import clock, login_required

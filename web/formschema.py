@@ -39,7 +39,7 @@ def _choices(prop: dict) -> list[tuple[Any, str]] | None:
         return [(o["const"], o.get("title", str(o["const"]))) for o in prop["oneOf"]]
     if "enum" in prop:
         names = prop.get("enumNames") or [str(v) for v in prop["enum"]]
-        return list(zip(prop["enum"], names))
+        return list(zip(prop["enum"], names, strict=False))  # enumNames may be shorter: values stand in
     return None
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from flask import g, redirect, request, url_for
 
-from tsunagu.engine.governance import has_accepted_pledge
-from tsunagu.engine.security import totp_required
+from tsunagu.engine.access.security import totp_required
+from tsunagu.engine.casefile.governance import has_accepted_pledge
 
 from .extensions import db
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from tsunagu.engine import cases, queries
+from tsunagu.engine.commands import cases, queries
 
 from .context import clock, login_required
 from .extensions import db

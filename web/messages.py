@@ -70,7 +70,7 @@ def field_message(error: FieldError) -> str:
 
 
 def _staff_field_message(code: str, p: dict) -> str | None:
-    """Staff accounts and passwords (engine/staff.py, engine/users.py)."""
+    """Staff accounts and passwords (engine/admin/staff.py, engine/access/users.py)."""
     if code == "username_invalid":
         return _("Use 3 to 80 letters, digits and . _ @ - (no spaces).")
     if code == "username_taken":
@@ -99,7 +99,7 @@ def _staff_field_message(code: str, p: dict) -> str | None:
 
 
 def _staff_list_message(code: str, p: dict) -> str | None:
-    """A staff list (CSV) being imported (engine/staff_import.py)."""
+    """A staff list (CSV) being imported (engine/admin/staff_import.py)."""
     if code == "duplicate_in_file":
         return _("The same user name appears earlier in the file (line %(line)s).", line=p.get("line"))
     if code == "unknown_column":

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, g, redirect, render_template, url_for
 
-from tsunagu.engine.notifications import mark_all_read, recent_notifications, unread_count
+from tsunagu.engine.ops.notifications import mark_all_read, recent_notifications, unread_count
 
 from .context import clock, login_required
 from .extensions import db

@@ -4,9 +4,9 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from tsunagu.engine.admin.pledge import publish_pledge_as
+from tsunagu.engine.casefile.governance import DEFAULT_PLEDGE, accept_pledge, current_pledge
 from tsunagu.engine.errors import FormInvalid, InvalidState
-from tsunagu.engine.governance import DEFAULT_PLEDGE, accept_pledge, current_pledge
-from tsunagu.engine.pledge import publish_pledge_as
 
 from .auth import safe_next
 from .context import clock, login_required

@@ -6,7 +6,7 @@ import json
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from tsunagu.engine import cases, queries
+from tsunagu.engine.commands import cases, queries
 from tsunagu.engine.errors import FormInvalid
 from tsunagu.engine.models import TaskRecord
 

@@ -1,9 +1,10 @@
 """Alembic environment: migrations run against the URL the caller configured."""
 from alembic import context
 
+from tsunagu.engine.casefile import governance, tables  # noqa: F401  (registers their tables)
 from tsunagu.engine.db import make_engine
-from tsunagu.engine import casefile, governance, operations  # noqa: F401  (registers their tables)
 from tsunagu.engine.models import Base
+from tsunagu.engine.ops import tables as ops_tables  # noqa: F401
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url")

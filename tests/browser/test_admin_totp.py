@@ -9,11 +9,11 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from tsunagu.engine.access.security import confirm_totp_enrolment, start_totp_enrolment
+from tsunagu.engine.casefile.governance import DEFAULT_PLEDGE, publish_pledge
 from tsunagu.engine.clock import system_clock
 from tsunagu.engine.db import make_engine, make_session_factory
-from tsunagu.engine.governance import DEFAULT_PLEDGE, publish_pledge
 from tsunagu.engine.models import CaseRecord, UserRecord
-from tsunagu.engine.security import confirm_totp_enrolment, start_totp_enrolment
 
 from .conftest import screenshot
 

@@ -185,7 +185,7 @@ def test_path_a_new_case_from_consultation_through_council_and_support_to_closur
     expect(page.locator("h1")).to_contain_text(CASE_TITLE)
     expect(page.locator("#action-list tr", has_text=HOME_VISIT)).to_contain_text("実施済")
     expect(page.locator("#case-commands")).to_have_count(0)  # a member body does not steer the case
-    # Not the packet view: engine/policy.py gives the lead body (主担当機関) and every body named in a consent
+    # Not the packet view: engine/access/policy.py gives the lead body (主担当機関) and every body named in a consent
     # in force the FULL file, and here the social welfare council is both. The packet view is for a body whose
     # only basis is an open action (tests/web/test_access_matrix.py). README's "sees only its packet" for the
     # demo partner disagrees with this; if the policy changes, flip these three lines.

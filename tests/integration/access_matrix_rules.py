@@ -1,5 +1,5 @@
 """The expectation table of the engine access matrix (tests/integration/test_access_matrix.py), written
-from the rules in engine/policy.py and docs/architecture.md, not from running the code."""
+from the rules in engine/access/policy.py and docs/architecture.md, not from running the code."""
 from __future__ import annotations
 
 from collections.abc import Callable

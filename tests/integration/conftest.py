@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from tsunagu.engine import cases, users
+from tsunagu.engine.access import users
+from tsunagu.engine.commands import cases
 from tsunagu.processes.catalogue import install_catalogue
 
 from .scenario import Cast, Story, assessment, intake

@@ -11,8 +11,9 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from tsunagu.engine import access, cases, council, events, queries
-from tsunagu.engine.casefile import (
+
+from tsunagu.engine.access import permissions
+from tsunagu.engine.casefile.tables import (
     ActionTypeRecord,
     AgendaItemRecord,
     AssessmentRecord,
@@ -22,6 +23,8 @@ from tsunagu.engine.casefile import (
     OrganisationRecord,
     SupportActionRecord,
 )
+from tsunagu.engine.commands import cases, council, events, queries
+from tsunagu.engine.commands.scheduler import TimerPolicy, run_pass
 from tsunagu.engine.models import (
     AuditRecord,
     CaseRecord,
@@ -30,10 +33,9 @@ from tsunagu.engine.models import (
     TaskStatus,
     UserRecord,
 )
-from tsunagu.engine.operations import NotificationRecord
-from tsunagu.engine.scheduler import TimerPolicy, run_pass
-from tsunagu.engine.timers import next_timer_at
-from tsunagu.engine.workflow import dump_state, load_state, ready_user_tasks
+from tsunagu.engine.ops.tables import NotificationRecord
+from tsunagu.engine.runtime.timers import next_timer_at
+from tsunagu.engine.runtime.workflow import dump_state, load_state, ready_user_tasks
 
 # --- Form data a caseworker would enter ----------------------------------------------------------
 
@@ -286,7 +288,7 @@ class Story:
     def can_view(self, user: UserRecord, case: CaseRecord | int) -> bool:
         """Whether the access policy lets `user` read the case now."""
         with self.session_factory() as session:
-            return access.can_view_case(session.get(UserRecord, user.id), session.get(CaseRecord, _id(case)),
+            return permissions.can_view_case(session.get(UserRecord, user.id), session.get(CaseRecord, _id(case)),
                                         self.clock())
 
     def partner_for(self, task: TaskRecord) -> UserRecord:

@@ -7,7 +7,7 @@ read must also leave a refused-read audit row for that user and case, and an all
 
 The expectations below are written from the rules, not from running the code:
 
-* `engine/policy.py` (module docstring) and docs/architecture.md "Confidentiality": a case is read on
+* `engine/access/policy.py` (module docstring) and docs/architecture.md "Confidentiality": a case is read on
   one of these bases — staff who work the case (STAFF, full); the coordinating body for tabled cases and
   council members of attending bodies for cases tabled to their meeting (COUNCIL, full, Arts. 16-18);
   the lead body (LEAD_BODY, full); bodies named in a consent in force (CONSENT, full); a body with an
@@ -15,12 +15,12 @@ The expectations below are written from the rules, not from running the code:
   consent it relied on is withdrawn); a supervisor's time-limited break-glass (BREAK_GLASS, full).
   Nothing else (same municipality, the admin role) is a basis. "Every read, allowed or refused, is an
   audit row with its basis."
-* `engine/access.py`: a task is worked (and viewed) by someone of its municipality holding the role of
+* `engine/access/permissions.py`: a task is worked (and viewed) by someone of its municipality holding the role of
   its lane; a task offered to one member body only by that body's people while their basis holds.
   Adding actions, withdrawing consent and asking for a review: case staff (caseworker, supervisor,
   coordinator) with the whole file.
-* `engine/exports.py`: "an export is an audited read" of the whole file (a packet is not enough).
-* `engine/audit_reports.py`: who-accessed is for the coordinating body and supervisors with a basis.
+* `engine/commands/exports.py`: "an export is an audited read" of the whole file (a packet is not enough).
+* `engine/access/audit_reports.py`: who-accessed is for the coordinating body and supervisors with a basis.
 
 The lead body of every council decision here is 地域包括 (houkatsu), a body none of the cast works
 for, so that the owner body's access is on the ACTION basis alone (the scenario default would make 社協
@@ -43,16 +43,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
-from tsunagu.engine import (
-    audit_reports,
-    cases,
-    events,
-    exports,
-    queries,
-    security,
-    users,
-)
-from tsunagu.engine.casefile import MeetingBodyRecord
+
+from tsunagu.engine.access import audit_reports, security, users
+from tsunagu.engine.casefile.records import current_consent_id
+from tsunagu.engine.casefile.tables import MeetingBodyRecord
+from tsunagu.engine.commands import cases, events, exports, queries
 from tsunagu.engine.db import make_engine
 from tsunagu.engine.errors import Forbidden, NotFound, TsunaguError
 from tsunagu.engine.models import (
@@ -61,7 +56,6 @@ from tsunagu.engine.models import (
     TaskStatus,
     UserRecord,
 )
-from tsunagu.engine.records import current_consent_id
 
 from .access_matrix_rules import (
     ALLOWED,
@@ -428,7 +422,7 @@ def _short(outcome: str) -> str:
 def _grid(columns, rows, cell) -> str:
     table = [[""] + list(columns)] + [[row] + [cell(col, row) for col in columns] for row in rows]
     widths = [max(len(str(line[i])) for line in table) for i in range(len(table[0]))]
-    return "\n".join("  ".join(str(v).ljust(w) for v, w in zip(line, widths)) for line in table)
+    return "\n".join("  ".join(str(v).ljust(w) for v, w in zip(line, widths, strict=True)) for line in table)
 
 
 def check_situation(w: World, situation: Situation) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from tsunagu.engine import cases, queries, users
+from tsunagu.engine.access import users
+from tsunagu.engine.commands import cases, queries
 from tsunagu.engine.errors import Forbidden, NotFound
 from tsunagu.engine.models import AuditRecord, MunicipalityRecord
 

@@ -6,11 +6,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import DateTime, select
 
-from tsunagu.engine import cases, queries
-from tsunagu.engine.casefile import PersonRecord
+from tsunagu.engine.casefile.tables import PersonRecord
+from tsunagu.engine.commands import cases, queries
 from tsunagu.engine.errors import Conflict, FormInvalid
 from tsunagu.engine.models import Base, CaseStatus, TaskStatus
-from tsunagu.engine.workflow import load_state, ready_user_tasks
+from tsunagu.engine.runtime.workflow import load_state, ready_user_tasks
 
 from .helpers import audit_actions, open_task, reload_case, submissions, task_rows
 

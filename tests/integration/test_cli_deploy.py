@@ -10,7 +10,8 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from tsunagu.engine import cases, users
+from tsunagu.engine.access import users
+from tsunagu.engine.commands import cases
 from tsunagu.engine.models import AuditRecord, MunicipalityRecord, ProcessVersionRecord
 from tsunagu.processes.registry import live_version
 from tsunagu.web.cli import main

@@ -8,9 +8,9 @@ import json
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from tsunagu.engine.casefile import ActionTypeRecord, OrganisationRecord
-from tsunagu.engine.governance import PledgeTextRecord
-from tsunagu.engine.audit_reports import export_audit_csv
+from tsunagu.engine.access.audit_reports import export_audit_csv
+from tsunagu.engine.casefile.governance import PledgeTextRecord
+from tsunagu.engine.casefile.tables import ActionTypeRecord, OrganisationRecord
 from tsunagu.engine.models import AuditRecord, MunicipalityRecord, ProcessVersionRecord, UserRecord
 from tsunagu.web.cli import main
 

@@ -5,8 +5,8 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from tsunagu.engine.casefile import ActionTypeRecord, OrganisationRecord
-from tsunagu.engine.governance import CouncilRecord, PledgeTextRecord
+from tsunagu.engine.casefile.governance import CouncilRecord, PledgeTextRecord
+from tsunagu.engine.casefile.tables import ActionTypeRecord, OrganisationRecord
 from tsunagu.engine.models import AuditRecord, MunicipalityRecord
 
 

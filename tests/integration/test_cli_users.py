@@ -7,9 +7,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from tsunagu.engine.casefile import OrganisationKind, OrganisationRecord
+from tsunagu.engine.access.security import LoginOutcome, check_password
+from tsunagu.engine.casefile.tables import OrganisationKind, OrganisationRecord
 from tsunagu.engine.models import AuditRecord, MunicipalityRecord, UserRecord
-from tsunagu.engine.security import LoginOutcome, check_password
 from tsunagu.web.cli import main
 
 ONE_TIME = re.compile(r"[2-9a-z]{4}-[2-9a-z]{4}-[2-9a-z]{4}-[2-9a-z]{4}")

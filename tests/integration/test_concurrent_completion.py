@@ -8,12 +8,13 @@ from uuid import UUID
 import pytest
 from sqlalchemy import select
 
-from tsunagu.engine import access, cases, users
-from tsunagu.engine.casefile import PersonRecord
+from tsunagu.engine.access import permissions, users
+from tsunagu.engine.casefile.tables import PersonRecord
 from tsunagu.engine.clock import FixedClock
+from tsunagu.engine.commands import cases
 from tsunagu.engine.errors import Conflict
 from tsunagu.engine.models import CaseStatus, TaskStatus, UserRecord
-from tsunagu.engine.workflow import load_state, ready_user_tasks
+from tsunagu.engine.runtime.workflow import load_state, ready_user_tasks
 
 from .helpers import audit_actions, reload_case, submissions, task_rows
 
@@ -140,7 +141,7 @@ def test_concurrent_claims_give_the_task_to_exactly_one_person(
                               display_name="caseworker2", password=user_password, roles=["caseworker"])
     session.commit()
     # Both have found the task unclaimed and passed the role check before either writes.
-    barrier = hold_after(monkeypatch, access, "require_task_work")
+    barrier = hold_after(monkeypatch, permissions, "require_task_work")
     (task,) = task_rows(session_factory, standard_case.id)
 
     def claim(user_id, moment):

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, func, select
 
-from tsunagu.engine import cases, events, users
+from tsunagu.engine.access import users
+from tsunagu.engine.commands import cases, events
 from tsunagu.engine.errors import Forbidden, FormInvalid, NotFound
 from tsunagu.engine.models import AuditRecord, CaseRecord, CaseStatus, MunicipalityRecord, ProcessVersionRecord
 from tsunagu.processes.deployment import deploy, deploy_folder_tree

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tsunagu.engine import cases
+from tsunagu.engine.commands import cases
 from tsunagu.engine.errors import Forbidden, InvalidState
 from tsunagu.engine.models import CaseStatus, TaskStatus
 from tsunagu.processes.loader import load_definition

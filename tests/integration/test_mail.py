@@ -11,14 +11,14 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from tsunagu.engine import cases
-from tsunagu.engine.casefile import PersonRecord
-from tsunagu.engine.mail import MailSettings, backoff, dispatch_pending
+from tsunagu.engine.access.users import create_user
+from tsunagu.engine.casefile.tables import PersonRecord
+from tsunagu.engine.commands import cases
+from tsunagu.engine.commands.scheduler import TimerPolicy, run_pass
 from tsunagu.engine.models import TaskRecord, TaskStatus
-from tsunagu.engine.notifications import unread_count
-from tsunagu.engine.operations import NotificationRecord
-from tsunagu.engine.scheduler import TimerPolicy, run_pass
-from tsunagu.engine.users import create_user
+from tsunagu.engine.ops.mail import MailSettings, backoff, dispatch_pending
+from tsunagu.engine.ops.notifications import unread_count
+from tsunagu.engine.ops.tables import NotificationRecord
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bpmn"
 BASE_URL = "https://tsunagu.example.jp"

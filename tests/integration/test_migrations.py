@@ -9,9 +9,10 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import select, text
 
-from tsunagu.engine import casefile, governance, operations  # noqa: F401  (registers their tables)
+from tsunagu.engine.casefile import governance, tables  # noqa: F401  (registers their tables)
 from tsunagu.engine.db import MIGRATIONS_DIR, make_engine
 from tsunagu.engine.models import Base, ProcessVersionRecord
+from tsunagu.engine.ops import tables as ops_tables  # noqa: F401  (registers its tables)
 
 
 def test_the_migrated_schema_matches_the_models(engine):

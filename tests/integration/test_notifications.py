@@ -8,12 +8,12 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from tsunagu.engine import cases
-from tsunagu.engine.casefile import OrganisationKind, OrganisationRecord
+from tsunagu.engine.access.users import create_user
+from tsunagu.engine.casefile.tables import OrganisationKind, OrganisationRecord
+from tsunagu.engine.commands import cases
+from tsunagu.engine.commands.scheduler import TimerPolicy, run_pass
 from tsunagu.engine.models import MunicipalityRecord, TaskRecord, TaskStatus, UserRecord
-from tsunagu.engine.operations import NotificationRecord
-from tsunagu.engine.scheduler import TimerPolicy, run_pass
-from tsunagu.engine.users import create_user
+from tsunagu.engine.ops.tables import NotificationRecord
 from tsunagu.web.cli import main
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bpmn"

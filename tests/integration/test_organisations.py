@@ -7,11 +7,14 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from tsunagu.engine import catalogue, councils, governance, organisations, queries, settings, users
-from tsunagu.engine.casefile import OrganisationRecord, SupportActionRecord
+from tsunagu.engine.access import users
+from tsunagu.engine.admin import catalogue, councils, organisations, settings
+from tsunagu.engine.admin.pledge import publish_pledge_text
+from tsunagu.engine.casefile import governance
+from tsunagu.engine.casefile.tables import OrganisationRecord, SupportActionRecord
+from tsunagu.engine.commands import queries
 from tsunagu.engine.errors import Forbidden, FormInvalid, InUse, NotFound
 from tsunagu.engine.models import AuditRecord, MunicipalityRecord, UserRecord
-from tsunagu.engine.pledge import publish_pledge_text
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from tsunagu.engine import cases
+from tsunagu.engine.commands import cases
 from tsunagu.engine.errors import FormInvalid
 from tsunagu.engine.models import ProcessVersionRecord
 from tsunagu.processes.deployment import deploy

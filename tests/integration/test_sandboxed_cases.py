@@ -8,12 +8,12 @@ import os
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from sqlalchemy import select
 
-from tsunagu.engine import cases
+from tsunagu.engine.commands import cases
 from tsunagu.engine.models import CaseStatus, ProcessVersionRecord, TaskRecord, TaskStatus
-from tsunagu.engine.workflow import serialize_specs
+from tsunagu.engine.runtime.workflow import serialize_specs
 
 FORM = json.dumps({"type": "object", "properties": {"value": {"type": "integer"}}})
 ESCAPES = {

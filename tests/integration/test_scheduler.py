@@ -6,11 +6,11 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from tsunagu.engine import cases
+from tsunagu.engine.access.users import create_user
+from tsunagu.engine.commands import cases
+from tsunagu.engine.commands.scheduler import TimerPolicy, retry_incident, run_pass
 from tsunagu.engine.models import AuditRecord, CaseRecord, CaseStatus, TaskRecord, TaskStatus
-from tsunagu.engine.operations import IncidentRecord, NotificationRecord
-from tsunagu.engine.scheduler import TimerPolicy, retry_incident, run_pass
-from tsunagu.engine.users import create_user
+from tsunagu.engine.ops.tables import IncidentRecord, NotificationRecord
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bpmn"
 POLICY = TimerPolicy(max_attempts=3, backoff_s=60)

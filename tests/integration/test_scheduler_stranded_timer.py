@@ -13,9 +13,9 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from tsunagu.engine import cases
+from tsunagu.engine.commands import cases
+from tsunagu.engine.commands.scheduler import TimerPolicy, run_pass
 from tsunagu.engine.models import AuditRecord, CaseRecord, CaseStatus, TaskRecord, TaskStatus
-from tsunagu.engine.scheduler import TimerPolicy, run_pass
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bpmn"
 

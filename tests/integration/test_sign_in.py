@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pyotp
 
-from tsunagu.engine import security
+from tsunagu.engine.access import security
 
 
 def _enrolled(session, clock, user):

@@ -6,13 +6,10 @@ import pyotp
 import pytest
 from sqlalchemy import func, select
 
-from tsunagu.engine import governance, security, users
-from tsunagu.engine.casefile import OrganisationKind, OrganisationRecord
-from tsunagu.engine.errors import CannotDemoteSelf, FormInvalid, Forbidden, InvalidState, LastAdmin, NotFound
-from tsunagu.engine.models import AuditRecord, MunicipalityRecord, RecoveryCodeRecord, UserRecord
-from tsunagu.engine.recovery import issue_recovery_codes, unused_recovery_codes
-from tsunagu.engine.security import LoginOutcome, check_password, check_totp
-from tsunagu.engine.staff import (
+from tsunagu.engine.access import security, users
+from tsunagu.engine.access.recovery import issue_recovery_codes, unused_recovery_codes
+from tsunagu.engine.access.security import LoginOutcome, check_password, check_totp
+from tsunagu.engine.admin.staff import (
     change_own_password,
     create_staff_user,
     deactivate_user,
@@ -20,8 +17,12 @@ from tsunagu.engine.staff import (
     reset_credentials,
     update_staff_user,
 )
-from tsunagu.engine.staff_directory import list_staff
-from tsunagu.engine.staff_import import import_staff_csv
+from tsunagu.engine.admin.staff_directory import list_staff
+from tsunagu.engine.admin.staff_import import import_staff_csv
+from tsunagu.engine.casefile import governance
+from tsunagu.engine.casefile.tables import OrganisationKind, OrganisationRecord
+from tsunagu.engine.errors import CannotDemoteSelf, Forbidden, FormInvalid, InvalidState, LastAdmin, NotFound
+from tsunagu.engine.models import AuditRecord, MunicipalityRecord, RecoveryCodeRecord, UserRecord
 
 HEADER = "username,display_name,email,roles,organisation,team\n"
 

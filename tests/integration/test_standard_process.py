@@ -7,7 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from tsunagu.engine.casefile import CLOSED_ACTION_STATUSES, ActionStatus
+
+from tsunagu.engine.casefile.tables import CLOSED_ACTION_STATUSES, ActionStatus
 from tsunagu.engine.errors import Forbidden, FormInvalid, InvalidState
 from tsunagu.engine.models import CaseStatus, TaskRecord, TaskStatus
 

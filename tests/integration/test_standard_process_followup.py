@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from tsunagu.engine.casefile import ActionStatus, AgendaItemRecord, PersonRecord
+
+from tsunagu.engine.casefile.tables import ActionStatus, AgendaItemRecord, PersonRecord
 from tsunagu.engine.errors import Forbidden, FormInvalid, InvalidState
 from tsunagu.engine.models import CaseStatus
-from tsunagu.engine.workflow import NotWaiting
+from tsunagu.engine.runtime.workflow import NotWaiting
 
 from .scenario import (
     ACCEPT,

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from tsunagu.engine import cases, queries, users
+from tsunagu.engine.access import users
+from tsunagu.engine.commands import cases, queries
 from tsunagu.engine.errors import Conflict, Forbidden
 
 from .helpers import audit_actions, open_task, submissions

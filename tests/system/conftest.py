@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import make_url
 
-
 from .support import clone_case, start_waiting_case
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bpmn"

@@ -20,11 +20,11 @@ from pathlib import Path
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from tsunagu.engine import scheduler
 from tsunagu.engine.clock import FixedClock
+from tsunagu.engine.commands import scheduler
+from tsunagu.engine.commands.scheduler import TimerPolicy, run_pass
 from tsunagu.engine.db import make_engine, make_session_factory
 from tsunagu.engine.models import CaseRecord
-from tsunagu.engine.scheduler import TimerPolicy, run_pass
 
 START_WAIT_S = 60
 HANG_S = 120  # longer than any parent waits: the parent kills the process long before

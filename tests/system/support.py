@@ -19,8 +19,8 @@ from pathlib import Path
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from tsunagu.engine import cases
 from tsunagu.engine.clock import Clock
+from tsunagu.engine.commands import cases
 from tsunagu.engine.models import AuditRecord, CaseRecord, ProcessVersionRecord, TaskRecord, TaskStatus, UserRecord
 
 SPIFF_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -44,7 +44,8 @@ def clone_case(session: Session, case_id: int, copies: int) -> list[int]:
     rows, renames = [], []
     for _ in range(copies):
         fresh: dict[str, str] = {}
-        state = SPIFF_ID.sub(lambda m: fresh.setdefault(m.group(0), str(uuid.uuid4())), template["workflow_state"])
+        state = SPIFF_ID.sub(lambda m: fresh.setdefault(m.group(0), str(uuid.uuid4())),  # noqa: B023  (used at once)
+                             template["workflow_state"])
         rows.append({**_without(template, "id", "reference"), "workflow_state": state})
         renames.append(fresh)
     connection = session.connection()
@@ -56,7 +57,7 @@ def clone_case(session: Session, case_id: int, copies: int) -> list[int]:
         connection.execute(insert(TASKS), [
             {**_without(row, "id"), "case_id": new_id,
              "spiff_task_id": fresh.get(row["spiff_task_id"]) or str(uuid.uuid4())}
-            for new_id, fresh in zip(ids, renames) for row in task_rows])
+            for new_id, fresh in zip(ids, renames, strict=True) for row in task_rows])
     session.commit()
     return ids
 

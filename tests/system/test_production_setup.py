@@ -10,8 +10,8 @@ import re
 import subprocess
 import sys
 import uuid
-from urllib.parse import urlsplit
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import create_engine, func, make_url, select, text

@@ -11,8 +11,8 @@ from datetime import timedelta
 from sqlalchemy import func, make_url, select, text
 
 from tsunagu.engine.clock import FixedClock
+from tsunagu.engine.commands.scheduler import TimerPolicy, run_pass
 from tsunagu.engine.models import AuditRecord, TaskRecord
-from tsunagu.engine.scheduler import TimerPolicy, run_pass
 
 from .support import firings_per_case, open_reviews_per_case, spawn_scheduler, still_due, wait_for_file
 

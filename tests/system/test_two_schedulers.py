@@ -27,7 +27,7 @@ def _run_two(database_url, now, children, tmp_path) -> tuple[dict, dict]:
     holders = ("scheduler-a", "scheduler-b")
     for holder in holders:
         children.append(spawn_scheduler(database_url, holder, now, "--ready", str(tmp_path / holder), "--go", str(go)))
-    for holder, child in zip(holders, children):
+    for holder, child in zip(holders, children, strict=True):
         wait_for_file(tmp_path / holder, child)
     go.touch()  # both are connected and waiting: start them together
     a, b = (finish(child) for child in children)

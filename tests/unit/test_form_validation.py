@@ -6,7 +6,7 @@ import json
 import pytest
 
 from tsunagu.engine.errors import FieldError, FormInvalid
-from tsunagu.engine.forms import validate_form
+from tsunagu.engine.runtime.forms import validate_form
 
 INTAKE = {
     "consultation_date": "2026-11-27",

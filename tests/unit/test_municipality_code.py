@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tsunagu.engine.municipalities import check_digit, code_problem
+from tsunagu.engine.admin.municipalities import check_digit, code_problem
 
 
 @pytest.mark.parametrize("code, town", [

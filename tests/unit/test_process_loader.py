@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tsunagu.engine.errors import DefinitionInvalid
-from tsunagu.engine.workflow import new_workflow, parse_duration, ready_user_tasks, run_engine_steps
+from tsunagu.engine.runtime.workflow import new_workflow, parse_duration, ready_user_tasks, run_engine_steps
 from tsunagu.processes.loader import content_hash, load_definition, read_folder, validate_path
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from tsunagu.engine.sandbox import SandboxEnvironment, ScriptRefused, ScriptTooLong, check_source
-from tsunagu.engine.scripting import SCRIPT_GLOBALS
+from tsunagu.engine.runtime.sandbox import SandboxEnvironment, ScriptRefused, ScriptTooLong, check_source
+from tsunagu.engine.runtime.scripting import SCRIPT_GLOBALS
 
 ESCAPES = {
     "import builtin": "__import__('os').system('id')",

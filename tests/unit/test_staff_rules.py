@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
+from tsunagu.engine.access.recovery import looks_like_recovery_code, normalise
+from tsunagu.engine.access.users import READABLE_ALPHABET, hash_password, one_time_password, password_problems
+from tsunagu.engine.admin.staff_import import MAX_ROWS, decode_csv, parse_staff_csv
 from tsunagu.engine.errors import FormInvalid
-from tsunagu.engine.recovery import looks_like_recovery_code, normalise
-from tsunagu.engine.staff_import import MAX_ROWS, decode_csv, parse_staff_csv
-from tsunagu.engine.users import READABLE_ALPHABET, hash_password, one_time_password, password_problems
 
 HEADER = "username,display_name,email,roles,organisation,team\n"
 

@@ -13,8 +13,8 @@ import pytest
 from SpiffWorkflow.util.task import TaskState
 
 from tsunagu.engine.clock import FixedClock
-from tsunagu.engine.timers import engine_time, next_timer_at
-from tsunagu.engine.workflow import (
+from tsunagu.engine.runtime.timers import engine_time, next_timer_at
+from tsunagu.engine.runtime.workflow import (
     complete_user_task,
     deliver_message,
     dump_state,

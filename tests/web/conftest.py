@@ -7,8 +7,10 @@ import pyotp
 import pytest
 from sqlalchemy import select
 
-from tsunagu.engine import cases, council, governance, queries, security, users
-from tsunagu.engine.casefile import ActionTypeRecord, AgendaItemRecord, OrganisationKind, OrganisationRecord
+from tsunagu.engine.access import security, users
+from tsunagu.engine.casefile import governance
+from tsunagu.engine.casefile.tables import ActionTypeRecord, AgendaItemRecord, OrganisationKind, OrganisationRecord
+from tsunagu.engine.commands import cases, council, queries
 from tsunagu.engine.config import Settings
 from tsunagu.processes.catalogue import install_catalogue
 from tsunagu.processes.loader import load_definition

@@ -3,14 +3,14 @@ web layer, on a case of the shipped process. A refused read answers 403 and leav
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
-
-from tsunagu.engine import events, users
-from tsunagu.engine.casefile import ConsentRecord
-from tsunagu.engine.models import AuditRecord, MunicipalityRecord
-
 from conftest import complete_element, reread
 from page_text import element, text
+from sqlalchemy import func, select
+
+from tsunagu.engine.access import users
+from tsunagu.engine.casefile.tables import ConsentRecord
+from tsunagu.engine.commands import events
+from tsunagu.engine.models import AuditRecord, MunicipalityRecord
 
 OTHER_BODY_ACTION = "定期的な電話での安否確認"  # the 民生委員's action: not the NPO's business
 SPECIAL_CARE_ANSWER = "精神保健"  # the intake's special-care answer

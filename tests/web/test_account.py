@@ -5,14 +5,13 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from sqlalchemy import select
-
-from tsunagu.engine.casefile import OrganisationKind, OrganisationRecord
-from tsunagu.engine.models import AuditRecord, UserRecord
-from tsunagu.engine.staff import create_staff_user, deactivate_user, reset_credentials
-
 from conftest import accept_current_pledge, enrol_totp, reread, totp_code
 from page_text import element, text
+from sqlalchemy import select
+
+from tsunagu.engine.admin.staff import create_staff_user, deactivate_user, reset_credentials
+from tsunagu.engine.casefile.tables import OrganisationKind, OrganisationRecord
+from tsunagu.engine.models import AuditRecord, UserRecord
 
 NEW_PASSWORD = "夕焼けの商店街をゆっくり歩く"
 

@@ -2,17 +2,18 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event, select
-
-from tsunagu.engine import catalogue as engine_catalogue
-from tsunagu.engine import councils, organisations, queries, users
-from tsunagu.engine.casefile import ActionTypeRecord, OrganisationKind, OrganisationRecord
-from tsunagu.engine.governance import PledgeTextRecord
-from tsunagu.engine.models import AuditRecord, MunicipalityRecord
-from tsunagu.web.extensions import db
-
 from conftest import enrol_totp, reread
 from page_text import element, options, text
+from sqlalchemy import event, select
+
+from tsunagu.engine.access import users
+from tsunagu.engine.admin import catalogue as engine_catalogue
+from tsunagu.engine.admin import councils, organisations
+from tsunagu.engine.casefile.governance import PledgeTextRecord
+from tsunagu.engine.casefile.tables import ActionTypeRecord, OrganisationKind, OrganisationRecord
+from tsunagu.engine.commands import queries
+from tsunagu.engine.models import AuditRecord, MunicipalityRecord
+from tsunagu.web.extensions import db
 
 PAGES = ("/admin/organisations", "/admin/councils", "/admin/catalogue", "/admin/security")
 SIGN_IN_ACTIONS = ("login.succeeded", "totp.enabled", "pledge.published", "pledge.accepted")

@@ -6,18 +6,17 @@ import io
 from datetime import date, timedelta
 from pathlib import Path
 
-from sqlalchemy import select
-
-from tsunagu.engine import cases
-from tsunagu.engine.governance import CouncilMemberRecord, CouncilMunicipalityRecord, CouncilRecord
-from tsunagu.engine.models import AuditRecord, CaseStatus
-from tsunagu.engine.operations import IncidentRecord
-from tsunagu.engine.scheduler import TimerPolicy, run_pass
-from tsunagu.processes.loader import load_definition
-from tsunagu.processes.registry import deploy
-
 from conftest import complete_element, reread
 from page_text import element, text
+from sqlalchemy import select
+
+from tsunagu.engine.casefile.governance import CouncilMemberRecord, CouncilMunicipalityRecord, CouncilRecord
+from tsunagu.engine.commands import cases
+from tsunagu.engine.commands.scheduler import TimerPolicy, run_pass
+from tsunagu.engine.models import AuditRecord, CaseStatus
+from tsunagu.engine.ops.tables import IncidentRecord
+from tsunagu.processes.loader import load_definition
+from tsunagu.processes.registry import deploy
 
 FAILING_TIMER = Path(__file__).resolve().parents[1] / "fixtures" / "bpmn" / "failing_timer"
 

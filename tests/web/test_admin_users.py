@@ -3,15 +3,14 @@ once, editing roles and organisation, deactivating and resetting; only for the m
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
-
-from tsunagu.engine.casefile import OrganisationKind, OrganisationRecord
-from tsunagu.engine.models import AuditRecord, MunicipalityRecord, UserRecord
-from tsunagu.engine.security import LoginOutcome, check_password
-from tsunagu.engine.staff import create_staff_user
-
 from conftest import accept_current_pledge, enrol_totp, reread, totp_code
 from page_text import element, text
+from sqlalchemy import func, select
+
+from tsunagu.engine.access.security import LoginOutcome, check_password
+from tsunagu.engine.admin.staff import create_staff_user
+from tsunagu.engine.casefile.tables import OrganisationKind, OrganisationRecord
+from tsunagu.engine.models import AuditRecord, MunicipalityRecord, UserRecord
 
 
 @pytest.fixture

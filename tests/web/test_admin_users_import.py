@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import io
 
-from sqlalchemy import func, select
-
-from tsunagu.engine.casefile import OrganisationKind, OrganisationRecord
-from tsunagu.engine.models import UserRecord
-from tsunagu.engine.security import LoginOutcome, check_password
-
 from conftest import reread
 from page_text import element, text
+from sqlalchemy import func, select
+
+from tsunagu.engine.access.security import LoginOutcome, check_password
+from tsunagu.engine.casefile.tables import OrganisationKind, OrganisationRecord
+from tsunagu.engine.models import UserRecord
 
 GOOD = ("username,display_name,email,roles,organisation,team\r\n"
         "sato.hanako,佐藤 花子,sato@city.example.lg.jp,caseworker,福祉課,地域福祉係\r\n"

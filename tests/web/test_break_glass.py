@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
-
-from tsunagu.engine.casefile import BreakGlassRecord
-from tsunagu.engine.models import AuditRecord
-from tsunagu.engine.operations import NotificationRecord
-
 from conftest import reread
 from page_text import element, options, text
+from sqlalchemy import select
+
+from tsunagu.engine.casefile.tables import BreakGlassRecord
+from tsunagu.engine.models import AuditRecord
+from tsunagu.engine.ops.tables import NotificationRecord
 
 REASON = "本人の家族から、連絡が取れず安否が心配との通報があった"
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from page_text import element, options, text
 from sqlalchemy import select
 
-from tsunagu.engine import cases, events, queries
-from tsunagu.engine.casefile import AssessmentRecord, ConsentRecord, DisclosureRecord, SupportActionRecord
+from tsunagu.engine.casefile.tables import AssessmentRecord, ConsentRecord, DisclosureRecord, SupportActionRecord
+from tsunagu.engine.commands import cases, events, queries
 from tsunagu.engine.models import CaseRecord, CaseStatus
-
-from page_text import element, options, text
 
 
 def _page(client, case) -> str:

@@ -4,13 +4,12 @@ from __future__ import annotations
 import json
 import re
 
-from sqlalchemy import select
-
-from tsunagu.engine.forms import MASK
-from tsunagu.engine.models import AuditRecord
-
 from conftest import reread
 from page_text import element, text
+from sqlalchemy import select
+
+from tsunagu.engine.models import AuditRecord
+from tsunagu.engine.runtime.forms import MASK
 
 
 def _rows(html: str) -> list[str]:

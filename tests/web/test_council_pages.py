@@ -3,12 +3,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from page_text import element, options, text
 from sqlalchemy import func, select
 
-from tsunagu.engine.casefile import AgendaItemRecord, CouncilDecisionRecord, CouncilMeetingRecord, SupportActionRecord
+from tsunagu.engine.casefile.tables import (
+    AgendaItemRecord,
+    CouncilDecisionRecord,
+    CouncilMeetingRecord,
+    SupportActionRecord,
+)
 from tsunagu.engine.models import CaseStatus, TaskRecord, TaskStatus
-
-from page_text import element, options, text
 
 MEETING_DAY = "2026-12-03"  # the meeting the fixture process tables cases at (tests/web/conftest.py)
 

@@ -1,14 +1,13 @@
 """A uiSchema `{"ui:source": "member_bodies"}` turns an integer field into a choice of the municipality's bodies."""
 from __future__ import annotations
 
+from page_text import element, options, text
 from sqlalchemy import select
-
-from tsunagu.engine import council
-from tsunagu.engine.models import FormSubmissionRecord, TaskRecord, TaskStatus
-from tsunagu.web.formschema import build_fields, parse_submission
 from werkzeug.datastructures import MultiDict
 
-from page_text import element, options, text
+from tsunagu.engine.commands import council
+from tsunagu.engine.models import FormSubmissionRecord, TaskRecord, TaskStatus
+from tsunagu.web.formschema import build_fields, parse_submission
 
 SCHEMA = {"type": "object", "properties": {"lead_body_id": {"type": "integer", "title": "主担当機関"},
                                            "count": {"type": "integer", "title": "回数"}}}
@@ -96,7 +95,7 @@ ASSESSMENT = {"assessed_on": "2026-11-27", "respondent": "self", "loneliness_dir
 
 def test_the_standard_consent_form_offers_the_member_bodies_as_recipients_and_the_case_names_them(
         client, login, caseworker, standard_version, session, clock, bodies):
-    from tsunagu.engine import cases, queries
+    from tsunagu.engine.commands import cases, queries
 
     case = cases.start_case(session, clock, caseworker, standard_version, "山田さん")
     for element_id, data in (("intake", INTAKE), ("baseline_assessment", ASSESSMENT)):

@@ -1,11 +1,10 @@
 """The bell in the header: how many notices are unread, the list behind it, and marking them read."""
 from __future__ import annotations
 
+from page_text import element, text
 from sqlalchemy import event
 
 from tsunagu.web.extensions import db
-
-from page_text import element, text
 
 
 def test_the_bell_counts_unread_notices_and_marking_them_read_clears_it(client, login, body_partners,

@@ -1,14 +1,13 @@
 """The secrecy pledge (Act Art. 18) comes before every other page; a new version brings everyone back to it."""
 from __future__ import annotations
 
-from sqlalchemy import select
-
-from tsunagu.engine import governance
-from tsunagu.engine.governance import PledgeAcceptanceRecord
-from tsunagu.engine.models import AuditRecord
-
 from conftest import reread
 from page_text import element, text
+from sqlalchemy import select
+
+from tsunagu.engine.casefile import governance
+from tsunagu.engine.casefile.governance import PledgeAcceptanceRecord
+from tsunagu.engine.models import AuditRecord
 
 CHECKBOX = "上記の守秘義務と罰則を理解し、誓約します"
 

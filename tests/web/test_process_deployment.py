@@ -7,7 +7,7 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from tsunagu.engine import users
+from tsunagu.engine.access import users
 from tsunagu.engine.models import CaseRecord, MunicipalityRecord
 from tsunagu.processes.deployment import deploy
 from tsunagu.processes.loader import build_definition

@@ -4,8 +4,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from tsunagu.engine import cases, events, users
-from tsunagu.engine.casefile import PersonRecord
+from tsunagu.engine.access import users
+from tsunagu.engine.casefile.tables import PersonRecord
+from tsunagu.engine.commands import cases, events
 from tsunagu.engine.models import AuditRecord, CaseRecord, CaseStatus, FormSubmissionRecord, TaskRecord
 
 CONCERN = {"referred_on": "2026-11-26", "person_name": "近所 太郎", "person_kana": "キンジョ タロウ",

@@ -3,13 +3,12 @@ allowed opens it, or is a POST command on the list below whose engine command au
 that shows case data without auditing the read fails here."""
 from __future__ import annotations
 
+from conftest import reread
 from sqlalchemy import func, select
 
-from tsunagu.engine.casefile import AgendaItemRecord, ConsentRecord
+from tsunagu.engine.casefile.tables import AgendaItemRecord, ConsentRecord
 from tsunagu.engine.models import AuditRecord, CaseRecord, TaskRecord, TaskStatus
 from tsunagu.web.extensions import db
-
-from conftest import reread
 
 ID_ARGUMENTS = {"case_id", "task_id", "consent_id", "meeting_id"}
 

@@ -6,13 +6,12 @@ import re
 from datetime import timedelta
 
 import pyotp
-from sqlalchemy import select
-
-from tsunagu.engine import users
-from tsunagu.engine.models import AuditRecord, UserRecord
-
 from conftest import accept_current_pledge, enrol_totp, reread, totp_code
 from page_text import element, text
+from sqlalchemy import select
+
+from tsunagu.engine.access import users
+from tsunagu.engine.models import AuditRecord, UserRecord
 
 LOCKED = "ログインの失敗が続いたため、このアカウントは一時的にロックされています。"
 

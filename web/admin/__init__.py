@@ -7,10 +7,10 @@ from __future__ import annotations
 from flask import Blueprint, Response, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 
-from tsunagu.engine import access
-from tsunagu.engine.audit_reports import export_audit_csv
+from tsunagu.engine.access import permissions
+from tsunagu.engine.access.audit_reports import export_audit_csv
 from tsunagu.engine.clock import local
-from tsunagu.engine.scheduler import open_incidents, retry_incident
+from tsunagu.engine.commands.scheduler import open_incidents, retry_incident
 
 from ..context import clock, login_required, settings
 from ..extensions import db
@@ -23,7 +23,7 @@ BOM = "\ufeff"
 @bp.route("/admin")
 @login_required
 def index():
-    access.require_admin(g.user)
+    permissions.require_admin(g.user)
     return render_template("admin.html")
 
 

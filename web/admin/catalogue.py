@@ -4,9 +4,9 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from tsunagu.engine import catalogue
+from tsunagu.engine.admin import catalogue
+from tsunagu.engine.admin.organisations import active_member_bodies
 from tsunagu.engine.errors import FormInvalid
-from tsunagu.engine.organisations import active_member_bodies
 
 from ..context import clock, login_required
 from ..extensions import db

@@ -4,8 +4,8 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from tsunagu.engine.admin.settings import IDLE_MINUTES, security_settings, set_security_settings
 from tsunagu.engine.errors import FormInvalid
-from tsunagu.engine.settings import IDLE_MINUTES, security_settings, set_security_settings
 
 from ..context import clock, login_required, settings
 from ..extensions import db

@@ -4,11 +4,9 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from tsunagu.engine import access
-from tsunagu.engine.errors import CannotDemoteSelf, FormInvalid, LastAdmin
-from tsunagu.engine.recovery import unused_recovery_codes
-from tsunagu.engine.roles import Role
-from tsunagu.engine.staff import (
+from tsunagu.engine.access import permissions
+from tsunagu.engine.access.recovery import unused_recovery_codes
+from tsunagu.engine.admin.staff import (
     create_staff_user,
     deactivate_user,
     reactivate_user,
@@ -16,8 +14,10 @@ from tsunagu.engine.staff import (
     staff_member,
     update_staff_user,
 )
-from tsunagu.engine.staff_directory import list_staff, organisation_names, staff_organisations
-from tsunagu.engine.staff_import import decode_csv, import_staff_csv
+from tsunagu.engine.admin.staff_directory import list_staff, organisation_names, staff_organisations
+from tsunagu.engine.admin.staff_import import decode_csv, import_staff_csv
+from tsunagu.engine.errors import CannotDemoteSelf, FormInvalid, LastAdmin
+from tsunagu.engine.roles import Role
 
 from ..context import clock, login_required
 from ..extensions import db
@@ -32,7 +32,7 @@ FIELDS = ("username", "display_name", "email", "organisation", "team")
 @bp.route("/admin/users")
 @login_required
 def index():
-    access.require_municipal_admin(g.user, g.user.municipality_id)
+    permissions.require_municipal_admin(g.user, g.user.municipality_id)
     args = request.args
     status = args.get("status") if args.get("status") in STATUSES else "active"
     filters = {"status": status, "role": args.get("role", ""), "q": args.get("q", "")}
@@ -49,7 +49,7 @@ def index():
 @bp.route("/admin/users/new")
 @login_required
 def new():
-    access.require_municipal_admin(g.user, g.user.municipality_id)
+    permissions.require_municipal_admin(g.user, g.user.municipality_id)
     return _render_form(None, {"roles": []}, {})
 
 
@@ -71,7 +71,7 @@ def create():
 @bp.route("/admin/users/import")
 @login_required
 def import_form():
-    access.require_municipal_admin(g.user, g.user.municipality_id)
+    permissions.require_municipal_admin(g.user, g.user.municipality_id)
     return render_template("admin_users_import.html", problems=[])
 
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import click
 
-from tsunagu.engine import catalogue as engine_catalogue
-from tsunagu.engine.casefile import OrganisationRecord
-from tsunagu.engine.municipalities import find_municipality
-from tsunagu.engine.organisations import organisation_named
+from tsunagu.engine.admin import catalogue as engine_catalogue
+from tsunagu.engine.admin.municipalities import find_municipality
+from tsunagu.engine.admin.organisations import organisation_named
+from tsunagu.engine.casefile.tables import OrganisationRecord
 
 from .base import command_session, main, operator
 from .organisations import municipality_option

@@ -8,10 +8,10 @@ from pathlib import Path
 import click
 
 from tsunagu.engine.clock import system_clock
+from tsunagu.engine.commands.service import build_scheduler
 from tsunagu.engine.config import Settings
 from tsunagu.engine.db import make_engine, make_session_factory, upgrade_database
 from tsunagu.engine.errors import TsunaguError
-from tsunagu.engine.service import build_scheduler
 from tsunagu.processes.demo import DEMO_PASSWORD, DEMO_USERS, load_demo
 from tsunagu.processes.loader import validate_path
 from tsunagu.web import create_app

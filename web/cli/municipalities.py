@@ -5,8 +5,8 @@ from pathlib import Path
 
 import click
 
+from tsunagu.engine.admin.municipalities import list_municipalities
 from tsunagu.engine.config import Settings
-from tsunagu.engine.municipalities import list_municipalities
 from tsunagu.processes.catalogue import DEFAULT_CATALOGUE
 from tsunagu.processes.municipality import set_up_municipality
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import click
 
-from tsunagu.engine import councils, organisations
-from tsunagu.engine.municipalities import find_municipality
+from tsunagu.engine.admin import councils, organisations
+from tsunagu.engine.admin.municipalities import find_municipality
 
 from .base import command_session, main, operator
 

@@ -8,12 +8,12 @@ from pathlib import Path
 import click
 from sqlalchemy.orm import Session
 
+from tsunagu.engine.admin.municipalities import find_municipality
 from tsunagu.engine.clock import local
 from tsunagu.engine.config import Settings
 from tsunagu.engine.db import transaction
 from tsunagu.engine.errors import NotFound
 from tsunagu.engine.models import MunicipalityRecord
-from tsunagu.engine.municipalities import find_municipality
 from tsunagu.processes.deployment import CREATED, UNCHANGED, DeployResult
 from tsunagu.processes.deployment import deploy as deploy_definition
 from tsunagu.processes.loader import load_path

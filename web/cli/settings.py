@@ -5,11 +5,11 @@ from pathlib import Path
 
 import click
 
-from tsunagu.engine import settings as engine_settings
+from tsunagu.engine.admin import settings as engine_settings
+from tsunagu.engine.admin.municipalities import find_municipality
+from tsunagu.engine.admin.pledge import publish_pledge_text
+from tsunagu.engine.casefile.governance import current_pledge
 from tsunagu.engine.config import Settings
-from tsunagu.engine.governance import current_pledge
-from tsunagu.engine.pledge import publish_pledge_text
-from tsunagu.engine.municipalities import find_municipality
 
 from .base import command_session, main, operator
 from .organisations import municipality_option

@@ -10,11 +10,8 @@ from pathlib import Path
 
 import click
 
-from tsunagu.engine.errors import FormInvalid
-from tsunagu.engine.models import UserRecord
-from tsunagu.engine.municipalities import find_municipality
-from tsunagu.engine.roles import Role
-from tsunagu.engine.staff import (
+from tsunagu.engine.admin.municipalities import find_municipality
+from tsunagu.engine.admin.staff import (
     KEEP,
     create_staff_user,
     deactivate_user,
@@ -22,12 +19,15 @@ from tsunagu.engine.staff import (
     reset_credentials,
     update_staff_user,
 )
-from tsunagu.engine.staff_directory import (
+from tsunagu.engine.admin.staff_directory import (
     list_staff,
     organisation_names,
     user_by_username,
 )
-from tsunagu.engine.staff_import import decode_csv, import_staff_csv
+from tsunagu.engine.admin.staff_import import decode_csv, import_staff_csv
+from tsunagu.engine.errors import FormInvalid
+from tsunagu.engine.models import UserRecord
+from tsunagu.engine.roles import Role
 
 from .base import command_session, describe, main, operator
 

@@ -1,0 +1,228 @@
+"""The case file beyond forms: people, bodies, assessments, consents, disclosures, actions, council."""
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..models import Base, _enum
+
+
+class OrganisationKind(str, enum.Enum):
+    DEPARTMENT = "department"  # a department of the municipality
+    MEMBER_BODY = "member_body"  # 構成機関等
+
+
+class OrganisationRecord(Base):
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipalities.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[OrganisationKind] = mapped_column(_enum(OrganisationKind))
+    is_coordinating_body: Mapped[bool] = mapped_column(default=False)  # 調整機関
+    active: Mapped[bool] = mapped_column(default=True)  # a retired body keeps its history
+
+
+class PersonRecord(Base):
+    """当事者: one person, who may have several case episodes over the years."""
+
+    __tablename__ = "persons"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipalities.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kana: Mapped[str | None] = mapped_column(String(200))
+    birth_year: Mapped[int | None]
+    created_at: Mapped[datetime]
+
+
+class AssessmentRecord(Base):
+    """One administration of one instrument; scores of different instruments are never mixed."""
+
+    __tablename__ = "assessments"
+    __table_args__ = (Index("ix_assessments_person_instrument", "person_id", "instrument", "recorded_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
+    instrument: Mapped[str] = mapped_column(String(64))
+    instrument_version: Mapped[str] = mapped_column(String(32))
+    stage: Mapped[str] = mapped_column(String(16))  # baseline, review
+    # Only the person's own answers compare with the national survey; proxy answers are kept apart.
+    respondent: Mapped[str] = mapped_column(String(16), default="self")  # self, proxy
+    answers: Mapped[dict] = mapped_column(JSON)
+    score: Mapped[int | None]
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime]
+
+
+class ConsentRecord(Base):
+    """本人同意: the ledger row of one consent (or refusal) with its scope and withdrawal."""
+
+    __tablename__ = "consents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
+    decision: Mapped[str] = mapped_column(String(16))  # given, refused
+    purposes: Mapped[list] = mapped_column(JSON, default=list)
+    recipient_bodies: Mapped[str | None] = mapped_column(Text)
+    # The member bodies the consent names: they may see the case while it is in force.
+    recipient_body_ids: Mapped[list] = mapped_column(JSON, default=list)
+    method: Mapped[str | None] = mapped_column(String(16))  # written, oral
+    witness: Mapped[str | None] = mapped_column(String(200))
+    form_version: Mapped[str] = mapped_column(String(64))
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    withdrawn_at: Mapped[datetime | None]
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime]
+
+
+class DisclosureRecord(Base):
+    """Every time case data reached another body, with the legal basis it reached it on."""
+
+    __tablename__ = "disclosures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    recipient: Mapped[str] = mapped_column(String(300))
+    basis: Mapped[str] = mapped_column(String(32))  # consent, council, life_protection, statute
+    consent_id: Mapped[int | None] = mapped_column(ForeignKey("consents.id"))
+    action_id: Mapped[int | None] = mapped_column(ForeignKey("support_actions.id"))
+    reason: Mapped[str | None] = mapped_column(Text)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime]
+
+
+class ActionTypeRecord(Base):
+    """The municipality's catalogue of support actions (支援メニュー)."""
+
+    __tablename__ = "action_types"
+    __table_args__ = (UniqueConstraint("municipality_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipalities.id"))
+    code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    default_owner_body_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    service_days: Mapped[int] = mapped_column(default=14)
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class ActionStatus(str, enum.Enum):
+    PROPOSED = "proposed"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    IN_CONTACT = "in_contact"
+    DELIVERED = "delivered"
+    NOT_DELIVERED = "not_delivered"
+
+
+CLOSED_ACTION_STATUSES = (ActionStatus.DELIVERED, ActionStatus.NOT_DELIVERED)
+
+
+class SupportActionRecord(Base):
+    __tablename__ = "support_actions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    action_type_id: Mapped[int] = mapped_column(ForeignKey("action_types.id"))
+    owner_body_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    decision_id: Mapped[int | None] = mapped_column(ForeignKey("council_decisions.id"))
+    status: Mapped[ActionStatus] = mapped_column(_enum(ActionStatus))
+    note: Mapped[str | None] = mapped_column(Text)
+    due_at: Mapped[datetime | None]
+    decline_reason: Mapped[str | None] = mapped_column(Text)
+    first_contact_on: Mapped[date | None] = mapped_column(Date)
+    outcome_note: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+
+    action_type: Mapped[ActionTypeRecord] = relationship(lazy="joined")
+    owner_body: Mapped[OrganisationRecord] = relationship(lazy="joined")
+
+
+class CouncilMeetingRecord(Base):
+    """個別ケース検討会議: one meeting of the regional council, deciding any number of cases."""
+
+    __tablename__ = "council_meetings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipalities.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    held_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime]
+
+
+class AgendaItemRecord(Base):
+    """A case tabled at a meeting, with the legal basis its information is shared on."""
+
+    __tablename__ = "agenda_items"
+    __table_args__ = (UniqueConstraint("meeting_id", "case_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("council_meetings.id"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    basis: Mapped[str] = mapped_column(String(32))  # consent, council_art16
+    note: Mapped[str | None] = mapped_column(Text)
+    tabled_at: Mapped[datetime]
+    decision_id: Mapped[int | None] = mapped_column(ForeignKey("council_decisions.id"))
+
+    meeting: Mapped[CouncilMeetingRecord] = relationship(lazy="joined")
+
+
+class CouncilDecisionRecord(Base):
+    """What the council decided for one case: situation, plan, lead body, key person, next review."""
+
+    __tablename__ = "council_decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("council_meetings.id"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    situation: Mapped[str] = mapped_column(Text)
+    risk: Mapped[str] = mapped_column(String(16))
+    plan: Mapped[str] = mapped_column(Text)
+    lead_body_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    key_person: Mapped[str | None] = mapped_column(String(200))
+    next_review_on: Mapped[date] = mapped_column(Date)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime]
+
+    lead_body: Mapped[OrganisationRecord] = relationship(lazy="joined")
+
+
+class CaseStaffRecord(Base):
+    """Municipal staff working a case (opened it, took or was given one of its tasks): their basis to read it."""
+
+    __tablename__ = "case_staff"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    since: Mapped[datetime]
+
+
+class MeetingBodyRecord(Base):
+    """A member body attending a council meeting: its council members see that meeting's cases."""
+
+    __tablename__ = "meeting_bodies"
+
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("council_meetings.id"), primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), primary_key=True)
+
+
+class BreakGlassRecord(Base):
+    """An emergency opening of a case without another basis: written reason, limited time, logged."""
+
+    __tablename__ = "break_glass"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    opened_at: Mapped[datetime]
+    expires_at: Mapped[datetime]

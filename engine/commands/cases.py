@@ -1,0 +1,337 @@
+"""Case commands: start, complete, claim, retry. Each is one transaction with its audit row."""
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
+
+from .. import audit
+from ..access import permissions
+from ..casefile.records import RecordContext, close_open_actions, write_record
+from ..casefile.tables import CaseStaffRecord
+from ..clock import DEFAULT_ZONE, Clock, local
+from ..db import transaction
+from ..errors import Conflict, Forbidden, InvalidState, NotFound
+from ..models import (
+    CaseRecord,
+    CaseStatus,
+    FormSubmissionRecord,
+    ProcessVersionRecord,
+    TaskRecord,
+    TaskStatus,
+    UserRecord,
+)
+from ..ops.notifications import announce_assignment, announce_new_task
+from ..ops.tables import IncidentRecord
+from ..runtime.forms import validate_form, with_defaults
+from ..runtime.timers import engine_time, next_timer_at
+from ..runtime.workflow import (
+    StepFailed,
+    complete_user_task,
+    dump_state,
+    load_state,
+    new_workflow,
+    parse_duration,
+    ready_user_tasks,
+    retry_failed_tasks,
+    run_engine_steps,
+)
+from .versions import not_deployed
+
+# A user task may list the form fields its gateways need; only those enter workflow data.
+WORKFLOW_FIELDS_PROPERTY = "workflowFields"
+RECORD_PROPERTY = "record"
+CANDIDATE_BODY_PROPERTY = "candidateBody"
+
+
+CONCERN_FORM = "concern-schema.json"  # the process folder's form for a lay referrer's concern
+
+
+def start_case(session: Session, clock: Clock, actor: UserRecord, version: ProcessVersionRecord,
+               title: str, *, person_id: int | None = None, episode: int = 1,
+               previous_case_id: int | None = None, concern: dict | None = None) -> CaseRecord:
+    """Open a case on a process version and run it to its first task (a reopened case: a new episode).
+
+    With `concern`, a lay referrer (つながりサポーター) opens it: the concern form is validated and stored
+    as the case's first record, and the referrer gains no access to the case.
+    """
+    with transaction(session):
+        if concern is None:
+            permissions.require_case_start(actor)
+        else:
+            permissions.require_referral(actor)
+        if version.municipality_id not in (None, actor.municipality_id):
+            raise not_deployed(version.process_id)  # another municipality's version: as if it did not exist
+        if concern is not None:
+            concern = _valid_concern(version, concern)
+        now = clock()
+        workflow = new_workflow(version.spec)
+        case = CaseRecord(municipality_id=actor.municipality_id, process_version_id=version.id,
+                          title=title.strip() or version.name, status=CaseStatus.RUNNING, workflow_state="",
+                          person_id=person_id, episode=episode, previous_case_id=previous_case_id,
+                          created_by_id=actor.id, created_at=now, updated_at=now)
+        session.add(case)
+        session.flush()
+        join_staff(session, case.id, actor, now)
+        case.reference = f"{local(now, DEFAULT_ZONE).year}-{case.id:06d}"
+        if concern is not None:
+            session.add(FormSubmissionRecord(case_id=case.id, task_id=None, form_id=CONCERN_FORM,
+                                             form_version=version.content_hash, data=concern,
+                                             submitted_by_id=actor.id, submitted_at=now))
+        audit.record(session, clock, actor, "case.started", case_id=case.id, episode=episode, referral=concern is not None,
+                     previous_case=previous_case_id, process=version.process_id,
+                     version=version.content_hash[:12])
+        advance(session, clock, actor, case, workflow, lambda: run_engine_steps(workflow))
+    return case
+
+
+def complete_task(session: Session, clock: Clock, actor: UserRecord, task_id: int, data: dict) -> CaseRecord:
+    """Validate the form, complete the task and run the process on; a conflict changes nothing."""
+    with transaction(session):
+        task = _open_task(session, task_id)
+        permissions.require_task_work(actor, task, clock())
+        if task.assignee_id not in (None, actor.id):
+            raise Conflict(f"task '{task.element_id}' is claimed by someone else", element=task.element_id)
+        case = task.case
+        if case.status == CaseStatus.ERROR:
+            raise InvalidState("the case is stopped on an error; an operator must retry it first",
+                               element=case.error_element)
+        version = case.process_version
+        schema = json.loads(version.files[task.form_file])
+        data = with_defaults(schema, data)
+        validate_form(schema, data, element=task.element_id)
+        workflow = load_state(version.spec, case.workflow_state)
+        props = _task_properties(workflow, task)
+        now = clock()
+        _lock_case(session, case)
+        task.status, task.completed_at, task.completed_by_id = TaskStatus.COMPLETED, now, actor.id
+        task.assignee_id = actor.id
+        join_staff(session, case.id, actor, now)
+        session.add(FormSubmissionRecord(case_id=case.id, task_id=task.id, form_id=task.form_file,
+                                         form_version=version.content_hash, data=data,
+                                         submitted_by_id=actor.id, submitted_at=now))
+        audit.record(session, clock, actor, "task.completed", case_id=case.id, task_id=task.id,
+                     element=task.element_id, name=task.name)
+        step_data = _workflow_data(data, props)
+        if props.get(RECORD_PROPERTY):
+            context = RecordContext(session, clock, actor, case, task, version)
+            step_data.update(write_record(context, props[RECORD_PROPERTY], data))
+        advance(session, clock, actor, case, workflow,
+                 lambda: complete_user_task(workflow, task.spiff_task_id, step_data))
+    return case
+
+
+def claim_task(session: Session, clock: Clock, actor: UserRecord, task_id: int) -> TaskRecord:
+    """Take an open task of one's role so that nobody else works it."""
+    with transaction(session):
+        task = _open_task(session, task_id)
+        permissions.require_task_work(actor, task, clock())
+        if task.assignee_id not in (None, actor.id):
+            raise Conflict(f"task '{task.element_id}' is already claimed", element=task.element_id)
+        task.assignee_id = actor.id
+        join_staff(session, task.case_id, actor, clock())
+        _touch(task.case, clock)
+        audit.record(session, clock, actor, "task.claimed", case_id=task.case_id, task_id=task.id,
+                     element=task.element_id, name=task.name)
+    return task
+
+
+def assign_task(session: Session, clock: Clock, actor: UserRecord, task_id: int, assignee_id: int) -> TaskRecord:
+    """A supervisor hands an open task to a named person who may work it; that person is notified."""
+    with transaction(session):
+        task = _open_task(session, task_id)
+        permissions.require_task_assignment(actor, task)
+        assignee = session.get(UserRecord, assignee_id)
+        if assignee is None or not permissions.can_work_task(assignee, task, clock()):
+            raise Forbidden(f"this person may not work task '{task.element_id}'", element=task.element_id)
+        task.assignee_id = assignee.id
+        join_staff(session, task.case_id, assignee, clock())
+        _touch(task.case, clock)
+        audit.record(session, clock, actor, "task.assigned", case_id=task.case_id, task_id=task.id,
+                     element=task.element_id, name=task.name, assignee=assignee.id)
+        announce_assignment(session, clock, task, assignee)
+    return task
+
+
+def unclaim_task(session: Session, clock: Clock, actor: UserRecord, task_id: int) -> TaskRecord:
+    """Give a claimed task back to everyone of its role."""
+    with transaction(session):
+        task = _open_task(session, task_id)
+        permissions.require_task_work(actor, task, clock())
+        if task.assignee_id != actor.id:
+            raise Conflict(f"task '{task.element_id}' is not claimed by you", element=task.element_id)
+        task.assignee_id = None
+        _touch(task.case, clock)
+        audit.record(session, clock, actor, "task.unclaimed", case_id=task.case_id, task_id=task.id,
+                     element=task.element_id, name=task.name)
+    return task
+
+
+def retry_case(session: Session, clock: Clock, actor: UserRecord, case_id: int) -> CaseRecord:
+    """Run a case's failed step again after its cause was fixed."""
+    with transaction(session):
+        case = session.get(CaseRecord, case_id)
+        if case is None:
+            raise NotFound("no such case", element=str(case_id))
+        permissions.require_operator(actor, case)
+        if case.status != CaseStatus.ERROR:
+            raise InvalidState("the case is not in the error state", element=case.reference)
+        workflow = load_state(case.process_version.spec, case.workflow_state)
+        audit.record(session, clock, actor, "case.retried", case_id=case.id, element=case.error_element)
+        resolve_incidents(session, clock, actor, case.id)
+        case.timer_attempts = 0
+        advance(session, clock, actor, case, workflow, lambda: retry_failed_tasks(workflow))
+    return case
+
+
+def _valid_concern(version: ProcessVersionRecord, data: dict) -> dict:
+    if CONCERN_FORM not in version.files:
+        raise InvalidState("this process takes no referrals (it has no concern form)", element=CONCERN_FORM)
+    schema = json.loads(version.files[CONCERN_FORM])
+    data = with_defaults(schema, data)
+    validate_form(schema, data, element="concern")
+    return data
+
+
+def load_case_for_update(session: Session, clock: Clock, actor: UserRecord, case_id: int, require) -> tuple:
+    """A running case and its restored workflow, after `require(actor, case, now)` allowed the command."""
+    case = session.get(CaseRecord, case_id)
+    if case is None:
+        raise NotFound("no such case", element=str(case_id))
+    require(actor, case, clock())
+    if case.status in (CaseStatus.ERROR, CaseStatus.COMPLETED, CaseStatus.SUSPENDED):
+        raise InvalidState(f"the case is {case.status.value}", element=case.reference)
+    return case, load_state(case.process_version.spec, case.workflow_state)
+
+
+def advance(session, clock, actor, case, workflow, step, *, raise_failure: bool = False) -> None:
+    """Run one engine step and project its outcome onto the case and task rows.
+
+    A failing step stops the case in the error state, unless `raise_failure` asks the caller (the
+    timer scheduler, which retries with backoff) to handle it; nothing has been written then.
+    """
+    try:
+        with engine_time(clock):
+            step()
+    except StepFailed as failure:
+        if raise_failure:
+            raise
+        case.status = CaseStatus.ERROR
+        case.error_element = failure.element
+        case.error_message = failure.message
+        case.error_line = failure.details.get("line")
+        audit.record(session, clock, actor, "case.error", case_id=case.id, element=failure.element,
+                     message=failure.message, line=failure.details.get("line"))
+    else:
+        case.error_element = case.error_message = case.error_line = None
+        case.status = status_of(workflow)
+        if case.status == CaseStatus.COMPLETED:
+            case.completed_at = clock()
+            # A path that closes without the closure form (e.g. referral out) names its reason in data.
+            case.closure_reason = case.closure_reason or workflow.data.get("closure_reason")
+            close_open_actions(session, clock, case.id)
+            audit.record(session, clock, actor, "case.completed", case_id=case.id)
+    case.workflow_state = dump_state(workflow)
+    case.next_timer_at = None if case.status == CaseStatus.ERROR else next_timer_at(workflow)
+    _touch(case, clock)
+    _sync_tasks(session, clock, case, workflow)
+
+
+def status_of(workflow) -> CaseStatus:
+    """Completed, running (people have tasks) or waiting (only timers or messages can move it)."""
+    if workflow.is_completed():
+        return CaseStatus.COMPLETED
+    if ready_user_tasks(workflow):
+        return CaseStatus.RUNNING
+    return CaseStatus.WAITING
+
+
+def _sync_tasks(session: Session, clock: Clock, case: CaseRecord, workflow) -> None:
+    """Make the open task rows of a case match the workflow's ready user tasks."""
+    now = clock()
+    ready = {view.spiff_id: view for view in ready_user_tasks(workflow)}
+    open_rows = session.scalars(
+        select(TaskRecord).where(TaskRecord.case_id == case.id, TaskRecord.status == TaskStatus.OPEN)
+    ).all()
+    for row in open_rows:
+        if row.spiff_task_id not in ready:  # withdrawn by the process, e.g. an interrupting event
+            row.status, row.completed_at = TaskStatus.CANCELLED, now
+    known = {row.spiff_task_id for row in open_rows}
+    for view in ready.values():
+        if view.spiff_id in known:
+            continue
+        props = view.properties
+        body_variable = props.get(CANDIDATE_BODY_PROPERTY)
+        row = TaskRecord(
+            case_id=case.id, municipality_id=case.municipality_id, spiff_task_id=view.spiff_id,
+            element_id=view.element_id, name=view.name, role=view.lane,
+            candidate_body_id=view.data.get(body_variable) if body_variable else None,
+            subject_id=view.data.get("action_id"),
+            form_file=props.get("formJsonSchemaFilename"), ui_file=props.get("formUiSchemaFilename"),
+            status=TaskStatus.OPEN, priority=int(props.get("priority", 0) or 0), created_at=now,
+            due_at=parse_duration(props["dueIn"], now) if props.get("dueIn") else None,
+            follow_up_at=parse_duration(props["followUpIn"], now) if props.get("followUpIn") else None,
+        )
+        session.add(row)
+        session.flush()
+        announce_new_task(session, clock, row, props)
+
+
+def _open_task(session: Session, task_id: int) -> TaskRecord:
+    task = session.get(TaskRecord, task_id)
+    if task is None:
+        raise NotFound("no such task", element=str(task_id))
+    if task.status != TaskStatus.OPEN:
+        raise Conflict(f"task '{task.element_id}' was already {task.status.value}", element=task.element_id)
+    return task
+
+
+def _task_properties(workflow, task: TaskRecord) -> dict:
+    for view in ready_user_tasks(workflow):
+        if view.spiff_id == task.spiff_task_id:
+            return view.properties
+    raise Conflict(f"task '{task.element_id}' is no longer waiting", element=task.element_id)
+
+
+def _workflow_data(data: dict, props: dict) -> dict:
+    listed = props.get(WORKFLOW_FIELDS_PROPERTY)
+    if not listed:
+        # A task with a case-file writer keeps its form out of workflow data; others pass it all on.
+        return {} if props.get(RECORD_PROPERTY) else dict(data)
+    names = {n.strip() for n in listed.split(",") if n.strip()}
+    return {k: v for k, v in data.items() if k in names}
+
+
+def _lock_case(session: Session, case: CaseRecord) -> None:
+    """Take the case row before writing anything: of two racers the second fails here with Conflict,
+    before a case-file writer's early flush could trip a unique key. The version is not bumped here;
+    the command's final write bumps it once."""
+    taken = session.execute(
+        update(CaseRecord).where(CaseRecord.id == case.id, CaseRecord.lock_version == case.lock_version)
+        .values(lock_version=CaseRecord.lock_version).execution_options(synchronize_session=False)).rowcount
+    if taken != 1:
+        raise Conflict("the case was changed by someone else; reload and try again", element=case.reference)
+
+
+def resolve_incidents(session: Session, clock: Clock, actor: UserRecord, case_id: int) -> None:
+    """A retried case has no open incident any more: someone acted on it."""
+    for incident in session.scalars(select(IncidentRecord).where(
+            IncidentRecord.case_id == case_id, IncidentRecord.resolved_at.is_(None))):
+        incident.resolved_at, incident.resolved_by_id = clock(), actor.id
+
+
+STAFF_ROLES = {"caseworker", "supervisor"}
+
+
+def join_staff(session: Session, case_id: int, user: UserRecord, now) -> None:
+    """Caseworkers and supervisors who work a case gain the staff basis to read its file."""
+    if user.role_codes & STAFF_ROLES and session.get(CaseStaffRecord, (case_id, user.id)) is None:
+        session.add(CaseStaffRecord(case_id=case_id, user_id=user.id, since=now))
+
+
+def _touch(case: CaseRecord, clock: Clock) -> None:
+    case.updated_at = clock()
+    # Always write the row, so its lock_version is checked and bumped even if the clock has not moved.
+    flag_modified(case, "updated_at")

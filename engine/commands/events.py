@@ -1,0 +1,187 @@
+"""Commands that reach a running case from outside its tasks: messages, timers, reopening."""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from marshmallow import Schema, ValidationError, fields, validate
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .. import audit
+from ..access import permissions
+from ..casefile.records import disclose, member_body, sharing_basis
+from ..casefile.tables import (
+    ActionStatus,
+    ActionTypeRecord,
+    ConsentRecord,
+    SupportActionRecord,
+)
+from ..clock import DEFAULT_ZONE, Clock
+from ..db import transaction
+from ..errors import FieldError, FormInvalid, InvalidState, NotFound
+from ..models import CaseRecord, CaseStatus, ProcessVersionRecord, UserRecord
+from ..runtime.workflow import deliver_message, fire_timers, load_state
+from .cases import advance, load_case_for_update, start_case
+from .versions import live_version
+
+ZONE = ZoneInfo(DEFAULT_ZONE)
+
+
+def end_of_day(day: date) -> datetime:
+    """A due date means the end of that day in Japan."""
+    return datetime.combine(day, time(23, 59), ZONE)
+
+
+def start_of_day(day: date) -> datetime:
+    return datetime.combine(day, time(9, 0), ZONE)
+
+
+class ActionInput(Schema):
+    action_type_id = fields.Integer(required=True)
+    owner_body_id = fields.Integer(load_default=None)
+    due_on = fields.Date(load_default=None)
+    note = fields.String(load_default=None, validate=validate.Length(max=2000))
+
+
+def parse(schema: Schema, data: dict, element: str | None = None) -> dict:
+    """Load command input with marshmallow; errors become field errors with stable codes and limits."""
+    try:
+        return schema.load(data)
+    except ValidationError as exc:
+        raise FormInvalid(_field_errors(schema, data, exc.messages), element=element) from exc
+
+
+def _field_errors(schema: Schema, data, messages: dict, prefix: str = "") -> list[FieldError]:
+    """Name each failing field with the JSON-Schema-style code the web layer words (as for forms)."""
+    errors = []
+    data = data if isinstance(data, dict) else {}
+    for name, problem in messages.items():
+        definition = schema.fields.get(name)
+        value = data.get(name)
+        path = f"{prefix}{name}"
+        if isinstance(problem, dict) and isinstance(definition, fields.List):
+            items = value if isinstance(value, list) else []
+            nested = definition.inner.schema
+            for index, item_problem in problem.items():
+                item = items[index] if isinstance(index, int) and index < len(items) else {}
+                errors.extend(_field_errors(nested, item, item_problem, f"{path}.{index}."))
+            continue
+        errors.append(FieldError(path, *_code_for(definition, value)))
+    return errors
+
+
+def _code_for(definition, value) -> tuple[str, dict]:
+    if value is None or value == "":
+        return "required", {}
+    if isinstance(definition, fields.Date):
+        return "format", {"format": "date"}
+    if isinstance(definition, fields.Integer):
+        return "type", {"type": "integer"}
+    for rule in getattr(definition, "validators", []):
+        if isinstance(rule, validate.OneOf):
+            return "enum", {}
+        if isinstance(rule, validate.Length) and isinstance(value, str):
+            if rule.max is not None and len(value) > rule.max:
+                return "maxLength", {"limit": rule.max}
+            if rule.min is not None and len(value) < rule.min:
+                return ("required", {}) if rule.min == 1 else ("minLength", {"limit": rule.min})
+    return "type", {}
+
+
+def create_action(session: Session, clock: Clock, actor: UserRecord, case: CaseRecord, values: dict,
+                  decision_id: int | None = None) -> SupportActionRecord:
+    """Add a support action row from the catalogue; the caller delivers `support_action_added`."""
+    kind = session.get(ActionTypeRecord, values["action_type_id"])
+    if kind is None or kind.municipality_id != case.municipality_id or not kind.active:
+        raise FormInvalid([FieldError("action_type_id", "enum")])
+    body = member_body(session, case.municipality_id, values.get("owner_body_id") or kind.default_owner_body_id,
+                       "owner_body_id", "support_action")
+    now = clock()
+    due = end_of_day(values["due_on"]) if values.get("due_on") else now + timedelta(days=kind.service_days)
+    action = SupportActionRecord(case_id=case.id, action_type_id=kind.id, owner_body_id=body.id,
+                                 decision_id=decision_id, status=ActionStatus.PROPOSED, note=values.get("note"),
+                                 due_at=due, created_by_id=actor.id, created_at=now)
+    session.add(action)
+    session.flush()
+    basis, consent_id = sharing_basis(session, case.id, body.id)
+    disclose(session, clock, actor, case.id, body.name, basis, consent_id=consent_id, action_id=action.id,
+             reason=kind.name)
+    audit.record(session, clock, actor, "action.added", case_id=case.id, action_id=action.id, type=kind.code,
+                 body=body.id)
+    return action
+
+
+def action_message(action: SupportActionRecord) -> dict:
+    return {"action_id": action.id, "action_owner_body_id": action.owner_body_id,
+            "action_due_at": action.due_at.isoformat() if action.due_at else None}
+
+
+def add_support_action(session: Session, clock: Clock, actor: UserRecord, case_id: int,
+                       data: dict) -> SupportActionRecord:
+    """Add an action from the catalogue to a running case at any time; its owner body is asked to accept."""
+    values = parse(ActionInput(), data, "support_action")
+    with transaction(session):
+        case, workflow = load_case_for_update(session, clock, actor, case_id, permissions.require_case_coordination)
+        action = create_action(session, clock, actor, case, values)
+        advance(session, clock, actor, case, workflow,
+                lambda: deliver_message(workflow, "support_action_added", action_message(action)))
+    return action
+
+
+def withdraw_consent(session: Session, clock: Clock, actor: UserRecord, consent_id: int) -> ConsentRecord:
+    """Record that the person withdrew a consent: consent-based sharing stops now."""
+    with transaction(session):
+        consent = session.get(ConsentRecord, consent_id)
+        if consent is None:
+            raise NotFound("no such consent", element=str(consent_id))
+        if consent.decision != "given" or consent.withdrawn_at is not None:
+            raise InvalidState("this consent is not in force", element=str(consent_id))
+        case, workflow = load_case_for_update(session, clock, actor, consent.case_id, permissions.require_case_coordination)
+        consent.withdrawn_at = clock()
+        audit.record(session, clock, actor, "consent.withdrawn", case_id=case.id, consent=consent.id)
+        advance(session, clock, actor, case, workflow,
+                lambda: deliver_message(workflow, "consent_withdrawn", {"consent_id": consent.id}))
+    return consent
+
+
+def request_review(session: Session, clock: Clock, actor: UserRecord, case_id: int) -> CaseRecord:
+    """Bring the next follow-up review forward to now."""
+    with transaction(session):
+        case, workflow = load_case_for_update(session, clock, actor, case_id, permissions.require_case_coordination)
+        audit.record(session, clock, actor, "review.requested", case_id=case.id)
+        advance(session, clock, actor, case, workflow,
+                lambda: deliver_message(workflow, "review_requested", {"requested_by": actor.id}))
+    return case
+
+
+def deliver_case_timers(session: Session, clock: Clock, case_id: int) -> CaseRecord:
+    """Fire the case's timers that are due on `clock` (the scheduler's command)."""
+    with transaction(session):
+        case = session.get(CaseRecord, case_id)
+        if case is None:
+            raise NotFound("no such case", element=str(case_id))
+        if case.status in (CaseStatus.ERROR, CaseStatus.COMPLETED, CaseStatus.SUSPENDED):
+            return case
+        workflow = load_state(case.process_version.spec, case.workflow_state)
+        advance(session, clock, None, case, workflow, lambda: fire_timers(workflow))
+    return case
+
+
+def reopen_case(session: Session, clock: Clock, actor: UserRecord, case_id: int,
+                version: ProcessVersionRecord | None = None) -> CaseRecord:
+    """Open a new episode for the person of a closed case, on its municipality's live version of its process."""
+    previous = session.get(CaseRecord, case_id)
+    if previous is None:
+        raise NotFound("no such case", element=str(case_id))
+    permissions.require_case_view(actor, previous, clock())
+    if previous.status != CaseStatus.COMPLETED:
+        raise InvalidState("only a closed case can be reopened", element=previous.reference)
+    latest = previous.episode
+    if previous.person_id is not None:
+        latest = session.scalar(select(CaseRecord.episode).where(CaseRecord.person_id == previous.person_id)
+                                .order_by(CaseRecord.episode.desc()).limit(1))
+    episode = latest + 1
+    version = version or live_version(session, previous.municipality_id, previous.process_version.process_id)
+    return start_case(session, clock, actor, version, previous.title, person_id=previous.person_id,
+                      episode=episode, previous_case_id=previous.id)

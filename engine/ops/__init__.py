@@ -1,0 +1,1 @@
+"""Operations beside the cases: in-app notices and their mail outbox, incidents, scheduler leases."""
