@@ -28,6 +28,16 @@ def _parse_int(name: str, raw: str) -> int:
         raise ConfigError(name, f"expected an integer, got {raw!r}") from None
 
 
+def _parse_seconds(name: str, raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(name, f"expected a number of seconds, got {raw!r}") from None
+    if not 0 < value < 3600:
+        raise ConfigError(name, f"expected a number of seconds between 0 and 3600, got {raw!r}")
+    return value
+
+
 def _parse_zone(name: str, raw: str) -> str:
     try:
         ZoneInfo(raw)
@@ -54,6 +64,8 @@ class Settings:
     port: int = field(default=5000, metadata={"env": "TSUNAGU_PORT", "parse": _parse_int})
     secure_cookies: bool = field(default=False, metadata={"env": "TSUNAGU_SECURE_COOKIES", "parse": _parse_bool})
     session_minutes: int = field(default=30, metadata={"env": "TSUNAGU_SESSION_MINUTES", "parse": _parse_int})
+    # However active, a session ends this many hours after sign-in (the idle limit above ends it sooner).
+    session_max_hours: int = field(default=12, metadata={"env": "TSUNAGU_SESSION_MAX_HOURS", "parse": _parse_int})
     sqlite_busy_ms: int = field(default=10000, metadata={"env": "TSUNAGU_SQLITE_BUSY_MS", "parse": _parse_int})
     # Scheduler: how often it looks for due timers and tasks, and how it treats failing timers.
     scheduler_in_web: bool = field(default=False, metadata={"env": "TSUNAGU_SCHEDULER_IN_WEB", "parse": _parse_bool})
@@ -70,6 +82,14 @@ class Settings:
     mail_from: str = field(default="tsunagu@localhost", metadata={"env": "TSUNAGU_MAIL_FROM"})
     mail_max_attempts: int = field(default=20, metadata={"env": "TSUNAGU_MAIL_MAX_ATTEMPTS", "parse": _parse_int})
     base_url: str = field(default="http://127.0.0.1:5000", metadata={"env": "TSUNAGU_BASE_URL"})
+    # Script sandbox: each script, condition, decision or timer expression runs in a worker process
+    # with these limits per call; a worker that exceeds them is killed and the case stops in error.
+    script_cpu_s: float = field(default=0.5, metadata={"env": "TSUNAGU_SCRIPT_CPU_S", "parse": _parse_seconds})
+    script_wall_s: float = field(default=2.0, metadata={"env": "TSUNAGU_SCRIPT_WALL_S", "parse": _parse_seconds})
+    script_memory_mb: int = field(default=256, metadata={"env": "TSUNAGU_SCRIPT_MEMORY_MB", "parse": _parse_int})
+    script_data_bytes: int = field(default=1_000_000, metadata={"env": "TSUNAGU_SCRIPT_DATA_BYTES",
+                                                                "parse": _parse_int})
+    script_workers: int = field(default=4, metadata={"env": "TSUNAGU_SCRIPT_WORKERS", "parse": _parse_int})
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> "Settings":

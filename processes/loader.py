@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -166,6 +167,8 @@ def _check_specs(specs, files: dict[str, str]) -> list[DefinitionProblem]:
                 problems.extend(_check_user_task(task_spec, files, source))
             problems.extend(_check_scripts(task_spec, source))
             problems.extend(_check_conditions(task_spec, source))
+            problems.extend(_check_timers(task_spec, source))
+            problems.extend(_check_decision(task_spec, source))
     return problems
 
 
@@ -241,3 +244,52 @@ def _check_conditions(spec, source) -> list[DefinitionProblem]:
             problems.append(DefinitionProblem(source, spec.bpmn_id, "condition_refused",
                                               f"condition towards '{target}': {objection}"))
     return problems
+
+
+def _timer_definitions(definition) -> list[TimerEventDefinition]:
+    if isinstance(definition, TimerEventDefinition):
+        return [definition]
+    return [d for d in getattr(definition, "event_definitions", None) or [] if isinstance(d, TimerEventDefinition)]
+
+
+def _check_timers(spec, source) -> list[DefinitionProblem]:
+    # Timer expressions are evaluated by the same sandbox as conditions, so they are checked alike.
+    problems = []
+    for timer in _timer_definitions(getattr(spec, "event_definition", None)):
+        expression = getattr(timer, "expression", None)
+        objection = check_source(expression, "eval") if isinstance(expression, str) else None
+        if objection:
+            problems.append(DefinitionProblem(source, spec.bpmn_id, "timer_refused", f"timer expression: {objection}"))
+    return problems
+
+
+def _check_decision(spec, source) -> list[DefinitionProblem]:
+    engine = getattr(spec, "dmnEngine", None)
+    table = getattr(engine, "decision_table", None)
+    if table is None:
+        return []
+    problems = []
+
+    def check(what: str, expression) -> None:
+        objection = check_source(expression, "eval") if isinstance(expression, str) and expression.strip() else None
+        if objection:
+            problems.append(DefinitionProblem(source, spec.bpmn_id, "decision_refused",
+                                              f"decision '{table.id}', {what}: {objection}"))
+
+    for table_input in table.inputs:
+        check(f"input '{table_input.label or table_input.id}'", table_input.expression)
+    for rule in table.rules:
+        for entry in rule.inputEntries:
+            for lhs in entry.lhs:
+                if isinstance(lhs, str) and lhs.strip():
+                    check(f"rule {rule.row_number} input entry", _decision_match(lhs))
+        for entry in rule.outputEntries:
+            check(f"rule {rule.row_number} output entry", getattr(entry, "text", None))
+    return problems
+
+
+def _decision_match(match: str) -> str:
+    """The expression SpiffWorkflow's DMN engine evaluates for an input entry, the input as a plain name."""
+    if "?" in match:  # as DMNEngine.evaluate rewrites it
+        return re.sub(r"(\?)(?=(?:[^'\"]|['\"][^'\"]*['\"])*$)", "dmninputexpr", match)
+    return f"(dmninputexpr) == ({match})" if check_source(match, "eval") is None else f"dmninputexpr {match}"

@@ -25,6 +25,7 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from ..errors import TsunaguError
+from .restricted import ScriptLimitExceeded
 from .scripting import make_script_engine
 
 
@@ -216,13 +217,33 @@ def _step_failed(exc: SpiffWorkflowException) -> StepFailed:
     task = getattr(exc, "task", None)
     if task is not None:
         element = task.task_spec.bpmn_id or task.task_spec.name
-    message = str(exc)
+    try:
+        message = str(exc)
+    except TypeError:  # SpiffWorkflow joins notes that may be None
+        message = str(exc.args[0]) if exc.args else type(exc).__name__
     if isinstance(exc, WorkflowTaskException) and getattr(exc, "error_type", None):
         message = f"{exc.error_type}: {message}"
     cause = exc.__cause__ or exc.__context__
+    limit = _sandbox_limit(exc)
+    if limit is not None:
+        # A hard limit names itself first, so the case's error says which limit a script hit.
+        line = line or limit.line
+        message = f"{limit.code}: {limit}" + (f" (line {line})" if line else "")
+        return StepFailed(message, element=element, line=line or None, limit=limit.code)
     if cause is not None and str(cause) and str(cause) not in message:
         message = f"{message} ({cause})"  # what went wrong inside, e.g. the sandbox's refusal
     return StepFailed(message, element=element, line=line or None)
+
+
+def _sandbox_limit(exc: BaseException) -> ScriptLimitExceeded | None:
+    seen = 0
+    current: BaseException | None = exc
+    while current is not None and seen < 10:
+        if isinstance(current, ScriptLimitExceeded):
+            return current
+        current = current.__cause__ or current.__context__ or getattr(current, "exception", None)
+        seen += 1
+    return None
 
 
 def parse_duration(expression: str, start: datetime) -> datetime:
