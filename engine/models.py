@@ -120,6 +120,23 @@ class UserRoleRecord(Base):
     role: Mapped[str] = mapped_column(String(32), primary_key=True)
 
 
+class SignInSessionRecord(Base):
+    """One signed-in session: the cookie holds a random id whose hash is stored here, so logout,
+    a password change, a reset or deactivation can end every copy of the cookie at once."""
+
+    __tablename__ = "sign_in_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # The user's session generation at sign-in: raising it ends this session even if never presented again.
+    generation: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(String(32))
+
+
 class RecoveryCodeRecord(Base):
     """A one-time code that stands in for the second factor when the phone is lost; hashed at rest."""
 

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 
 from tsunagu.engine.access.recovery import looks_like_recovery_code
 from tsunagu.engine.access.security import LoginOutcome, check_password, check_totp
+from tsunagu.engine.access.sessions import end_session
 
 from .context import clock, reset_session, sign_in
 from .extensions import db
@@ -18,13 +19,20 @@ LANGUAGES = ("ja", "en")
 
 def safe_next(target: str | None) -> str:
     """A same-site path to go on to; an open redirect would let a phishing link borrow our login page."""
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+    # Browsers read a backslash as a slash ("/\\evil.example" is "//evil.example") and drop tabs and
+    # newlines, so any of them, or any other control character, could turn a path into another site.
+    if (target and target.startswith("/") and not target.startswith("//") and "\\" not in target
+            and target.isprintable() and not urlsplit(target).netloc and not urlsplit(target).scheme):
         return target
     return url_for("inbox.index")
 
 
-def _locked():
-    flash(_("This account is locked for a while after repeated failed sign-ins. Please try again later."), "error")
+def _refused(template: str = "login.html", **context):
+    """One answer for a wrong name, a wrong password and a locked account: telling them apart would let
+    anyone find out which user names exist (the engine audits them distinctly)."""
+    flash(_("The user name or password is wrong, or the account is locked for a while. "
+            "Please check them or try again later."), "error")
+    return render_template(template, **context), 401
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -39,11 +47,7 @@ def login():
     if result.outcome == LoginOutcome.NEEDS_TOTP:
         reset_session(pending_user_id=result.user.id)
         return redirect(url_for("auth.login_totp", next=request.args.get("next")))
-    if result.outcome == LoginOutcome.LOCKED:
-        _locked()
-        return render_template("login.html", username=username), 429
-    flash(_("The user name or password is wrong."), "error")
-    return render_template("login.html", username=username), 401
+    return _refused(username=username)
 
 
 @bp.route("/login/totp", methods=["GET", "POST"])
@@ -64,8 +68,7 @@ def login_totp():
         return redirect(safe_next(request.args.get("next")))
     if result.outcome == LoginOutcome.LOCKED:
         reset_session()  # start again from the password once the lock has passed
-        _locked()
-        return render_template("login.html", username=""), 429
+        return _refused(username="")
     if looks_like_recovery_code(request.form.get("code", "")):
         wrong = _("This recovery code is wrong or was used already.")
         return render_template("login_totp.html", recovery_error=wrong), 401
@@ -74,6 +77,7 @@ def login_totp():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    end_session(db.session, clock(), session.get("sid"))  # a copy of the cookie is refused from now on
     reset_session()
     flash(_("You have signed out."), "info")
     return redirect(url_for("auth.login"))

@@ -6,6 +6,7 @@ from functools import wraps
 from flask import current_app, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
 
+from tsunagu.engine.access.sessions import current_session, keep_session, start_session
 from tsunagu.engine.models import UserRecord
 
 from .extensions import db
@@ -61,29 +62,52 @@ def reset_session(**values) -> None:
         session.update(values, seen=clock()().timestamp())
 
 
+def head_reads_only() -> None:
+    """Answer HEAD exactly like GET, so that it never runs the POST branch of a GET-and-POST view.
+
+    CSRF protection lets HEAD through as a safe method; the views test `request.method == "GET"`,
+    so without this a HEAD request would act like a form post that skipped the token check.
+    Werkzeug still drops the body, because it looks at the request's environ, not at this attribute.
+    """
+    if request.method == "HEAD":
+        request.method = "GET"
+
+
 def load_user() -> None:
     """Find the signed-in user for this request, if any (registered as a before_request hook).
 
-    A session stamped with an older generation of the user ended when the account was deactivated,
-    reset or its password changed elsewhere: it is signed out here, even from a copied cookie.
+    The cookie names a session kept on the server: one ended by signing out, by its absolute lifetime
+    or by an account change (deactivation, reset, a password changed elsewhere, which raise the user's
+    session generation) is refused here, even from a copied cookie.
     """
     user_id = session.get("user_id")
-    user = db.session.get(UserRecord, user_id) if user_id else None
-    if user is not None and (not user.active or session.get("gen") != user.session_generation):
+    user = db.session.get(UserRecord, user_id) if isinstance(user_id, int) else None
+    if user_id is not None and user is None:
+        reset_session()
+    elif user is not None and (not user.active or session.get("gen") != user.session_generation):
         reset_session()
         flash(_("Your session has ended because your account was changed. Please sign in again."), "info")
         user = None
+    elif user is not None:
+        live = current_session(db.session, clock(), session.get("sid"), idle_minutes=idle_limit_minutes(user),
+                               max_hours=settings().session_max_hours)
+        if live is None or live.user_id != user.id:
+            reset_session()
+            flash(_("Your session has ended. Please sign in again."), "info")
+            user = None
     g.user = user
 
 
 def sign_in(user: UserRecord) -> None:
-    """Start a new signed-in session for `user`, stamped with their current session generation."""
-    reset_session(user_id=user.id, gen=user.session_generation)
+    """Start a new signed-in session for `user`, recorded on the server and stamped with their generation."""
+    token = start_session(db.session, clock(), user)
+    reset_session(user_id=user.id, gen=user.session_generation, sid=token)
 
 
 def restamp_session(user: UserRecord) -> None:
     """Keep this session after the user ended all their sessions (a password change): only the others end."""
     session["gen"] = user.session_generation
+    keep_session(db.session, session.get("sid"), user)
 
 
 def login_required(view):

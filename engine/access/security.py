@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pyotp
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from .. import audit
@@ -48,20 +48,24 @@ def check_password(session: Session, clock: Clock, username: str, password: str)
         # PostgreSQL refuses NUL in a query, and the answer is the same "wrong name or password".
         plausible = len(username) <= 80 and username.isprintable()
         user = session.scalar(select(UserRecord).where(UserRecord.username == username)) if plausible else None
-        now = clock()
-        if user is not None and user.locked_until is not None and user.locked_until > now:
+        # The slow hash check runs first, also for a locked account or an unknown name, so the time taken
+        # does not tell them apart; and before any write, so it never holds SQLite's write lock. The lock
+        # is decided again by the conditional UPDATEs below, not only by what was read here.
+        matches = verify_password(user.password_hash if user else None, password)
+        if user is not None and user.locked_until is not None and user.locked_until > clock():
             audit.record(session, clock, user, "login.locked")
             return LoginResult(LoginOutcome.LOCKED)
-        if not verify_password(user.password_hash if user else None, password) or not user.active:
-            if user is not None:
-                _count_failure(session, clock, user)
-            else:
+        if not matches or not user.active:
+            if user is None:
                 audit.record(session, clock, None, "login.failed",
                              username="".join(c for c in username[:80] if c.isprintable()))
+            elif not _count_failure(session, clock, user):
+                return LoginResult(LoginOutcome.LOCKED)
             return LoginResult(LoginOutcome.BAD_CREDENTIALS)
         if user.totp_enabled:
             return LoginResult(LoginOutcome.NEEDS_TOTP, user)
-        _succeed(session, clock, user)
+        if not _succeed(session, clock, user):
+            return LoginResult(LoginOutcome.LOCKED)
         return LoginResult(LoginOutcome.OK, user)
 
 
@@ -70,10 +74,11 @@ def check_totp(session: Session, clock: Clock, user_id: int, code: str) -> Login
     the same lockout."""
     with transaction(session):
         user = session.get(UserRecord, user_id)
-        now = clock()
         if user is None or not user.active or not user.totp_enabled:
             return LoginResult(LoginOutcome.BAD_CREDENTIALS)
-        if user.locked_until is not None and user.locked_until > now:
+        # Checking a code is quick: take the user's row first, so parallel codes are judged one at a time.
+        if not _hold_unlocked(session, clock, user):
+            audit.record(session, clock, user, "login.locked", step="totp")
             return LoginResult(LoginOutcome.LOCKED)
         if looks_like_recovery_code(code):
             left = redeem_recovery_code(session, clock, user, code)
@@ -82,7 +87,7 @@ def check_totp(session: Session, clock: Clock, user_id: int, code: str) -> Login
                 return LoginResult(LoginOutcome.BAD_CREDENTIALS)
             _succeed(session, clock, user)
             return LoginResult(LoginOutcome.OK, user, recovery_codes_left=left)
-        step = _accepted_step(user, code, now)
+        step = _accepted_step(user, code, clock())
         if step is None:
             _count_failure(session, clock, user)
             return LoginResult(LoginOutcome.BAD_CREDENTIALS)
@@ -104,17 +109,49 @@ def _accepted_step(user: UserRecord, code: str, now) -> int | None:
     return None
 
 
-def _count_failure(session: Session, clock: Clock, user: UserRecord) -> None:
-    user.failed_logins += 1
-    audit.record(session, clock, user, "login.failed", failures=user.failed_logins)
-    if user.failed_logins >= MAX_FAILURES:
-        user.locked_until, user.failed_logins = clock() + LOCKOUT, 0
-        audit.record(session, clock, user, "login.lockout", until=user.locked_until.isoformat())
+def _unlocked(clock: Clock):
+    return or_(UserRecord.locked_until.is_(None), UserRecord.locked_until <= clock())
 
 
-def _succeed(session: Session, clock: Clock, user: UserRecord) -> None:
-    user.failed_logins, user.locked_until = 0, None
+def _update_unlocked(session: Session, clock: Clock, user: UserRecord, **values) -> int | None:
+    """One conditional UPDATE of the user's row unless it is locked: the database, not an earlier read,
+    decides, so parallel attempts are counted one after the other. Returns the failure count, or None."""
+    statement = (update(UserRecord).where(UserRecord.id == user.id, _unlocked(clock)).values(**values)
+                 .returning(UserRecord.failed_logins))
+    count = session.execute(statement, execution_options={"synchronize_session": False}).scalar_one_or_none()
+    session.expire(user, ["failed_logins", "locked_until"])
+    return count
+
+
+def _hold_unlocked(session: Session, clock: Clock, user: UserRecord) -> bool:
+    """Take the user's row for this transaction if it is not locked (an UPDATE that changes nothing)."""
+    return _update_unlocked(session, clock, user, failed_logins=UserRecord.failed_logins) is not None
+
+
+def _count_failure(session: Session, clock: Clock, user: UserRecord) -> bool:
+    """Count a wrong attempt and lock at the limit; False if the account was locked meanwhile (not counted)."""
+    failures = _update_unlocked(session, clock, user, failed_logins=UserRecord.failed_logins + 1)
+    if failures is None:
+        audit.record(session, clock, user, "login.locked")
+        return False
+    audit.record(session, clock, user, "login.failed", failures=failures)
+    if failures >= MAX_FAILURES:
+        until = clock() + LOCKOUT
+        # Still inside the transaction that took the row: no other attempt counts in between.
+        session.execute(update(UserRecord).where(UserRecord.id == user.id).values(locked_until=until, failed_logins=0),
+                        execution_options={"synchronize_session": False})
+        session.expire(user, ["failed_logins", "locked_until"])
+        audit.record(session, clock, user, "login.lockout", until=until.isoformat())
+    return True
+
+
+def _succeed(session: Session, clock: Clock, user: UserRecord) -> bool:
+    """Clear the failure count and audit the sign-in, unless a parallel attempt locked the account first."""
+    if _update_unlocked(session, clock, user, failed_logins=0, locked_until=None) is None:
+        audit.record(session, clock, user, "login.locked")
+        return False
     audit.record(session, clock, user, "login.succeeded")
+    return True
 
 
 def totp_required(user: UserRecord) -> bool:

@@ -1,0 +1,86 @@
+"""Signed-in sessions kept on the server, so that signing out ends every copy of the cookie."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from .. import audit
+from ..clock import Clock
+from ..db import transaction
+from ..models import SignInSessionRecord, UserRecord
+
+# The last-seen time is written at most this often: a database write on every request would cost more
+# than the idle limit gains from a finer clock.
+TOUCH_INTERVAL = timedelta(minutes=1)
+
+
+def _hash(token: str) -> str:
+    # Only a hash is stored: a copy of the table does not hand out working cookies.
+    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
+
+
+def start_session(session: Session, clock: Clock, user: UserRecord) -> str:
+    """Record a new session for `user` and return the random token the cookie carries."""
+    token = secrets.token_urlsafe(32)
+    with transaction(session):
+        now = clock()
+        session.add(SignInSessionRecord(token_hash=_hash(token), user_id=user.id, generation=user.session_generation,
+                                        created_at=now, last_seen_at=now))
+    return token
+
+
+def current_session(session: Session, clock: Clock, token: object, *, idle_minutes: int,
+                    max_hours: int) -> SignInSessionRecord | None:
+    """The live session the token names, its last-seen time refreshed; None (and the row ended) when it
+    was signed out, ended by an account change, idle too long or past its absolute lifetime."""
+    if not isinstance(token, str) or not token or len(token) > 100:
+        return None
+    row = session.scalar(select(SignInSessionRecord).where(SignInSessionRecord.token_hash == _hash(token)))
+    if row is None or row.ended_at is not None:
+        return None
+    now = clock()
+    user = session.get(UserRecord, row.user_id)
+    reason = None
+    if user is None or not user.active or user.session_generation != row.generation:
+        reason = "account_changed"
+    elif now - row.created_at > timedelta(hours=max_hours):
+        reason = "lifetime"
+    elif now - row.last_seen_at > timedelta(minutes=idle_minutes) + TOUCH_INTERVAL:  # last-seen lags by up to that
+        reason = "idle"
+    if reason is not None:
+        with transaction(session):
+            row.ended_at, row.end_reason = now, reason
+            audit.record(session, clock, user, "session.ended", reason=reason, sign_in_session=row.id)
+        return None
+    if now - row.last_seen_at >= TOUCH_INTERVAL:
+        with transaction(session):
+            row.last_seen_at = now
+    return row
+
+
+def end_session(session: Session, clock: Clock, token: object, *, reason: str = "logout") -> None:
+    """Sign out: the session the token names ends, and no copy of its cookie works again."""
+    if not isinstance(token, str) or not token or len(token) > 100:
+        return
+    with transaction(session):
+        row = session.scalar(select(SignInSessionRecord).where(SignInSessionRecord.token_hash == _hash(token)))
+        if row is None or row.ended_at is not None:
+            return
+        row.ended_at, row.end_reason = clock(), reason
+        audit.record(session, clock, session.get(UserRecord, row.user_id), "logout", sign_in_session=row.id)
+
+
+def keep_session(session: Session, token: object, user: UserRecord) -> None:
+    """Let this session go on after the user raised their own session generation (a password change)."""
+    if not isinstance(token, str) or not token or len(token) > 100:
+        return
+    with transaction(session):
+        session.execute(update(SignInSessionRecord)
+                        .where(SignInSessionRecord.token_hash == _hash(token),
+                               SignInSessionRecord.ended_at.is_(None))
+                        .values(generation=user.session_generation),
+                        execution_options={"synchronize_session": False})
