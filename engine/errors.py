@@ -39,6 +39,12 @@ class Forbidden(TsunaguError):
     code = "forbidden"
 
 
+class BreakGlassReadOnly(Forbidden):
+    """An emergency (break-glass) opening lets a supervisor read the case, never act on it."""
+
+    code = "break_glass_read_only"
+
+
 class Conflict(TsunaguError):
     """Someone else changed the case or task first; reload and try again."""
 

@@ -5,22 +5,20 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Flask, g, render_template, request, session
+from flask import Flask, g, request, session
 
 from tsunagu.engine.clock import local, system_clock
 from tsunagu.engine.config import Settings
 from tsunagu.engine.db import configure_engine, engine_options
-from tsunagu.engine.errors import TsunaguError
 
-from . import account, admin, auth, case_records, cases, concern, council, inbox, notices, pledge, tasks
+from . import account, admin, auth, case_records, cases, concern, council, errors, inbox, notices, pledge, tasks
 from .admin import catalogue as admin_catalogue
 from .admin import organisations as admin_organisations
 from .admin import security as admin_security
 from .admin import users as admin_users
-from .context import expire_idle_session, load_user
+from .context import expire_idle_session, head_reads_only, load_user
 from .extensions import babel, csrf, db
 from .gates import require_password_change, require_pledge, require_second_factor
-from .messages import HTTP_STATUS, error_message
 
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 
@@ -52,17 +50,19 @@ def create_app(overrides: dict | None = None) -> Flask:
         configure_engine(db.engine)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
+    # Before any route is added (the id converter) and before the other hooks (the NUL check).
+    errors.install(app)
 
     for blueprint in (auth.bp, account.bp, pledge.bp, inbox.bp, tasks.bp, cases.bp, case_records.bp, concern.bp,
                       council.bp, notices.bp, admin.bp, admin_users.bp, admin_organisations.bp, admin_catalogue.bp,
                       admin_security.bp):
         app.register_blueprint(blueprint)
-    # In this order: an idle session ends first, then the user is loaded, then what they must do first:
-    # replace a one-time password, enrol a second factor, accept the secrecy pledge.
-    for hook in (expire_idle_session, load_user, require_password_change, require_second_factor, require_pledge):
+    # In this order: HEAD is made a plain read, an idle session ends, then the user is loaded, then what
+    # they must do first: replace a one-time password, enrol a second factor, accept the secrecy pledge.
+    for hook in (head_reads_only, expire_idle_session, load_user, require_password_change, require_second_factor,
+                 require_pledge):
         app.before_request(hook)
     app.after_request(_security_headers)
-    app.register_error_handler(TsunaguError, _domain_error)
     app.jinja_env.filters["localdate"] = lambda m: local(m, settings.time_zone).strftime("%Y-%m-%d")
     app.jinja_env.filters["localdatetime"] = lambda m: local(m, settings.time_zone).strftime("%Y-%m-%d %H:%M")
     app.context_processor(lambda: {"now": app.extensions["tsunagu.clock"]()})
@@ -97,17 +97,9 @@ def _security_headers(response):
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault(
         "Content-Security-Policy",
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'",
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; "
+        "base-uri 'none'; form-action 'self'",
     )
     if request.endpoint and request.endpoint != "static":
         response.headers.setdefault("Cache-Control", "no-store")
     return response
-
-
-def _domain_error(error: TsunaguError):
-    db.session.rollback()
-    status = HTTP_STATUS.get(error.code, 400)
-    if request.accept_mimetypes.best == "application/json":
-        return error.to_dict(), status
-    return render_template("error.html", error=error, message=error_message(error),
-                           break_glass=case_records.break_glass_offer(error)), status

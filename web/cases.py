@@ -8,6 +8,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_babel import gettext as _
 
 from tsunagu.engine.access import permissions
+from tsunagu.engine.access.policy import Basis
 from tsunagu.engine.clock import local
 from tsunagu.engine.commands import cases, events, queries
 from tsunagu.engine.errors import FormInvalid
@@ -18,7 +19,7 @@ from tsunagu.processes.registry import startable_versions
 from .charts import scores_by_instrument
 from .context import clock, login_required, settings
 from .extensions import db
-from .formschema import Field, choice_titles, display_value, ordered_names, source_name
+from .formschema import Field, choice_titles, display_value, ordered_names, parse_id, source_name
 from .messages import field_message
 
 bp = Blueprint("cases", __name__)
@@ -80,12 +81,12 @@ def add_action(case_id: int):
 @login_required
 def withdraw_consent(consent_id: int):
     if request.form.get("confirmed") != "on":
-        case_id = request.form.get("case_id", "")
-        if not case_id.isdigit():
+        case_id = parse_id(request.form.get("case_id"))
+        if case_id is None:
             abort(400)
         flash(_("The withdrawal was not recorded. Please check the highlighted fields."), "error")
         message = _("Confirm that the person asked to withdraw their consent.")
-        return _render_case(int(case_id), withdraw_errors={consent_id: [message]}), 422
+        return _render_case(case_id, withdraw_errors={consent_id: [message]}), 422
     consent = events.withdraw_consent(db.session, clock(), g.user, consent_id)
     flash(_("The withdrawal of consent was recorded. Sharing based on this consent has stopped."), "info")
     return redirect(url_for("cases.show", case_id=consent.case_id, _anchor="consents"))
@@ -129,7 +130,8 @@ def _render_case(case_id: int, *, action_form: dict | None = None, withdraw_erro
         "case.html", file=case_file, submissions=_submissions(case_file, files, bodies),
         can_retry=permissions.is_operator(g.user),
         can_change=can_change,
-        can_reopen=case.status == CaseStatus.COMPLETED and permissions.can_start_case(g.user),
+        can_reopen=case.status == CaseStatus.COMPLETED and permissions.can_start_case(g.user)
+        and case_file.access.basis != Basis.BREAK_GLASS,
         action_fields=_action_fields(queries.action_types(db.session, case.municipality_id), bodies,
                                      action_form) if can_change else [],
         action_form_open=bool(action_form["errors"]),

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -126,15 +127,31 @@ def parse_submission(schema: dict, form: MultiDict) -> dict:
     return data
 
 
+# Whole numbers a form may carry: what either database stores in an integer column (ids included).
+INT_LIMIT = 2**31 - 1
+
+
 def _coerce(raw: str, kind: str | None) -> Any:
+    # Out-of-range and non-finite numbers stay text, so the validator answers "enter a number" beside
+    # the field instead of the database failing on them later.
     try:
         if kind == "integer":
-            return int(raw)
+            number = int(raw)
+            return number if -INT_LIMIT <= number <= INT_LIMIT else raw
         if kind == "number":
-            return float(raw)
+            value = float(raw)
+            return value if math.isfinite(value) else raw
     except ValueError:
         return raw
     return raw
+
+
+def parse_id(raw: str | None) -> int | None:
+    """A record id typed or posted as text, or None when it cannot name a record (not 1..2^31-1)."""
+    if raw is None or not (raw.isascii() and raw.isdigit()) or len(raw) > 10:
+        return None
+    number = int(raw)
+    return number if 1 <= number <= INT_LIMIT else None
 
 
 def choice_titles(files: dict[str, str], name: str) -> dict[str, str]:

@@ -140,6 +140,8 @@ def error_message(error: TsunaguError) -> str:
         return _("This case is not accepting that action now.")
     if code == "in_use":
         return _("This is still in use, so it cannot be changed that way.")
+    if code == "break_glass_read_only":
+        return _("An emergency opening lets you read this case only. Ask the case staff to make changes.")
     if code == "cannot_demote_self":
         return _("You cannot do this to your own account. Ask another administrator.")
     if code == "last_admin":
@@ -160,4 +162,4 @@ def _is_date(limit) -> bool:
 
 HTTP_STATUS = {"not_found": 404, "forbidden": 403, "conflict": 409, "invalid_state": 409, "form_invalid": 422,
                "message_not_expected": 409, "in_use": 409,
-               "cannot_demote_self": 409, "last_admin": 409}
+               "cannot_demote_self": 409, "last_admin": 409, "break_glass_read_only": 403}

@@ -38,6 +38,7 @@ def who_accessed(session: Session, clock: Clock, user: UserRecord, case_id: int)
         audit.record(session, clock, user, "case.access_log_viewed" if allowed else "case.access_log_refused",
                      case_id=case.id)
     if not allowed:  # refused after the transaction, so the refusal itself stays on record
+        permissions.require_case_view(user, case, clock())  # no basis at all: as if there were no such case
         raise Forbidden("only the coordinating body and supervisors with a basis see who accessed a case",
                         element=case.reference)
     return list(session.scalars(select(AuditRecord).where(

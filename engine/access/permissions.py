@@ -1,7 +1,9 @@
 """Who may see a case and who may work a task; every read and command asks here first.
 
 Case reads are decided by `policy.case_access` from the case's own state; these helpers add the
-role checks of each command and turn a refusal into `Forbidden`.
+role checks of each command. A record the user has no basis for at all is refused with the same
+`NotFound` as a missing one, so ids cannot be probed; `Forbidden` is kept for what the user can
+already see (a role they lack, a packet instead of the whole file, a break-glass opening, which only reads).
 """
 from __future__ import annotations
 
@@ -9,11 +11,11 @@ from datetime import datetime
 
 from sqlalchemy.orm import object_session
 
-from ..errors import Forbidden
-from ..models import CaseRecord, TaskRecord, UserRecord
+from ..errors import BreakGlassReadOnly, Forbidden, NotFound
+from ..models import CaseRecord, TaskRecord, TaskStatus, UserRecord
 from ..roles import Role
 from ..runtime.timers import engine_now
-from .policy import Access, case_access
+from .policy import Access, Basis, case_access
 
 CASE_STARTERS = {Role.CASEWORKER, Role.SUPERVISOR}
 CASE_COORDINATORS = {Role.CASEWORKER, Role.SUPERVISOR, Role.COORDINATOR}
@@ -40,7 +42,40 @@ def can_work_task(user: UserRecord, task: TaskRecord, now: datetime | None = Non
         return False
     if task.candidate_body_id is None:
         return True
-    return task.candidate_body_id == user.organisation_id and access_to(user, task.case, now).allowed
+    return task.candidate_body_id == user.organisation_id and _acting_basis(access_to(user, task.case, now))
+
+
+def _acting_basis(found: Access) -> bool:
+    # Break-glass lets a supervisor read in an emergency; it is never a basis to act on the case.
+    return found.allowed and found.basis != Basis.BREAK_GLASS
+
+
+def can_view_task(user: UserRecord, task: TaskRecord, now: datetime | None = None) -> bool:
+    """An open task is seen by those who may work it; a finished one, which shows the answers given,
+    only by those who may read the whole case file now."""
+    if not (user.active and user.municipality_id == task.municipality_id):
+        return False
+    if task.status == TaskStatus.OPEN:
+        return can_work_task(user, task, now)
+    return access_to(user, task.case, now).full
+
+
+def require_task_known(user: UserRecord, task: TaskRecord, now: datetime | None = None) -> None:
+    """Refuse a task exactly as a missing one unless the user may work it or read its whole case (where
+    the case page lists it anyway)."""
+    if not (user.active and user.municipality_id == task.municipality_id):
+        raise NotFound("no such task", element=str(task.id))
+    workable = task.status == TaskStatus.OPEN and can_work_task(user, task, now)
+    if not (workable or access_to(user, task.case, now).full):
+        raise NotFound("no such task", element=str(task.id))
+
+
+def require_task_view(user: UserRecord, task: TaskRecord, now: datetime | None = None) -> None:
+    """Allow opening the task's page, or refuse: as missing when the user has no basis for it at all."""
+    if can_view_task(user, task, now):
+        return
+    require_task_known(user, task, now)
+    raise Forbidden(f"task '{task.element_id}' needs the role '{task.role}'", element=task.element_id)
 
 
 def is_operator(user: UserRecord) -> bool:
@@ -49,9 +84,18 @@ def is_operator(user: UserRecord) -> bool:
 
 
 def require_case_view(user: UserRecord, case: CaseRecord, now: datetime | None = None) -> Access:
+    """The user's access, or the same `NotFound` a missing case gives when they have no basis."""
     found = access_to(user, case, now)
     if not found.allowed:
-        raise Forbidden("you have no basis to see this case", element=case.reference)
+        raise NotFound("no such case", element=str(case.id))
+    return found
+
+
+def require_case_action(user: UserRecord, case: CaseRecord, now: datetime | None = None) -> Access:
+    """A basis to act on the case (reopen it, export it): any basis but a break-glass opening."""
+    found = require_case_view(user, case, now)
+    if found.basis == Basis.BREAK_GLASS:
+        raise BreakGlassReadOnly("an emergency opening allows reading only", element=case.reference)
     return found
 
 
@@ -64,8 +108,10 @@ def require_case_file(user: UserRecord, case: CaseRecord, now: datetime | None =
 
 
 def require_task_work(user: UserRecord, task: TaskRecord, now: datetime | None = None) -> None:
+    """Allow working the task, or refuse: as missing when the user may not even see it."""
     if can_work_task(user, task, now):
         return
+    require_task_known(user, task, now)
     if task.role in user.role_codes and task.candidate_body_id == user.organisation_id:
         raise Forbidden(f"your body no longer has a basis to work task '{task.element_id}'", element=task.element_id)
     raise Forbidden(f"task '{task.element_id}' needs the role '{task.role}'", element=task.element_id)
@@ -73,14 +119,17 @@ def require_task_work(user: UserRecord, task: TaskRecord, now: datetime | None =
 
 def require_case_coordination(user: UserRecord, case: CaseRecord, now: datetime | None = None) -> None:
     """Adding actions, recording consent changes and asking for reviews: case staff with the whole file."""
+    require_case_view(user, case, now)
     if not _holds(user, CASE_COORDINATORS):
         raise Forbidden("only case staff may change this case", element=case.reference)
     require_case_file(user, case, now)
+    require_case_action(user, case, now)
 
 
 def can_coordinate_case(user: UserRecord, case: CaseRecord, now: datetime | None = None) -> bool:
     """Whether the case page offers adding actions, recording withdrawal and early reviews."""
-    return _holds(user, CASE_COORDINATORS) and access_to(user, case, now).full
+    found = access_to(user, case, now)
+    return _holds(user, CASE_COORDINATORS) and found.full and _acting_basis(found)
 
 
 def can_start_case(user: UserRecord) -> bool:
@@ -97,6 +146,7 @@ def require_council_case(user: UserRecord, case: CaseRecord, now: datetime | Non
     """A coordinator may act on cases of their own municipality tabled at the council."""
     require_council_work(user)
     require_case_file(user, case, now)
+    require_case_action(user, case, now)
 
 
 def require_admin(user: UserRecord, case: CaseRecord | None = None) -> None:
@@ -104,7 +154,7 @@ def require_admin(user: UserRecord, case: CaseRecord | None = None) -> None:
     if not (user.active and _holds(user, {Role.ADMIN})):
         raise Forbidden("only administrators may do this")
     if case is not None and case.municipality_id != user.municipality_id:
-        raise Forbidden("this case belongs to another municipality", element=case.reference)
+        raise NotFound("no such case", element=str(case.id))
 
 
 def require_task_assignment(user: UserRecord, task: TaskRecord) -> None:
@@ -125,8 +175,10 @@ def require_case_start(user: UserRecord) -> None:
 
 
 def require_operator(user: UserRecord, case: CaseRecord | None = None) -> None:
-    if not is_operator(user) or (case is not None and case.municipality_id != user.municipality_id):
+    if not is_operator(user):
         raise Forbidden("only supervisors and administrators may retry a failed case")
+    if case is not None and case.municipality_id != user.municipality_id:
+        raise NotFound("no such case", element=str(case.id))
 
 
 def require_municipal_admin(actor: UserRecord | None, municipality_id: int) -> None:

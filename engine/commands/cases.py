@@ -90,7 +90,7 @@ def start_case(session: Session, clock: Clock, actor: UserRecord, version: Proce
 def complete_task(session: Session, clock: Clock, actor: UserRecord, task_id: int, data: dict) -> CaseRecord:
     """Validate the form, complete the task and run the process on; a conflict changes nothing."""
     with transaction(session):
-        task = _open_task(session, task_id)
+        task = _open_task(session, task_id, actor, clock())
         permissions.require_task_work(actor, task, clock())
         if task.assignee_id not in (None, actor.id):
             raise Conflict(f"task '{task.element_id}' is claimed by someone else", element=task.element_id)
@@ -126,7 +126,7 @@ def complete_task(session: Session, clock: Clock, actor: UserRecord, task_id: in
 def claim_task(session: Session, clock: Clock, actor: UserRecord, task_id: int) -> TaskRecord:
     """Take an open task of one's role so that nobody else works it."""
     with transaction(session):
-        task = _open_task(session, task_id)
+        task = _open_task(session, task_id, actor, clock())
         permissions.require_task_work(actor, task, clock())
         if task.assignee_id not in (None, actor.id):
             raise Conflict(f"task '{task.element_id}' is already claimed", element=task.element_id)
@@ -158,7 +158,7 @@ def assign_task(session: Session, clock: Clock, actor: UserRecord, task_id: int,
 def unclaim_task(session: Session, clock: Clock, actor: UserRecord, task_id: int) -> TaskRecord:
     """Give a claimed task back to everyone of its role."""
     with transaction(session):
-        task = _open_task(session, task_id)
+        task = _open_task(session, task_id, actor, clock())
         permissions.require_task_work(actor, task, clock())
         if task.assignee_id != actor.id:
             raise Conflict(f"task '{task.element_id}' is not claimed by you", element=task.element_id)
@@ -279,10 +279,12 @@ def _sync_tasks(session: Session, clock: Clock, case: CaseRecord, workflow) -> N
         announce_new_task(session, clock, row, props)
 
 
-def _open_task(session: Session, task_id: int) -> TaskRecord:
+def _open_task(session: Session, task_id: int, actor: UserRecord | None = None, now=None) -> TaskRecord:
     task = session.get(TaskRecord, task_id)
     if task is None:
         raise NotFound("no such task", element=str(task_id))
+    if actor is not None:  # a finished task is not even named to someone who may not read its case
+        permissions.require_task_known(actor, task, now)
     if task.status != TaskStatus.OPEN:
         raise Conflict(f"task '{task.element_id}' was already {task.status.value}", element=task.element_id)
     return task

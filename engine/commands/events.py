@@ -135,9 +135,10 @@ def withdraw_consent(session: Session, clock: Clock, actor: UserRecord, consent_
         consent = session.get(ConsentRecord, consent_id)
         if consent is None:
             raise NotFound("no such consent", element=str(consent_id))
+        # Access first: whether a consent is in force is itself something only case staff may learn.
+        case, workflow = load_case_for_update(session, clock, actor, consent.case_id, permissions.require_case_coordination)
         if consent.decision != "given" or consent.withdrawn_at is not None:
             raise InvalidState("this consent is not in force", element=str(consent_id))
-        case, workflow = load_case_for_update(session, clock, actor, consent.case_id, permissions.require_case_coordination)
         consent.withdrawn_at = clock()
         audit.record(session, clock, actor, "consent.withdrawn", case_id=case.id, consent=consent.id)
         advance(session, clock, actor, case, workflow,
@@ -174,7 +175,8 @@ def reopen_case(session: Session, clock: Clock, actor: UserRecord, case_id: int,
     previous = session.get(CaseRecord, case_id)
     if previous is None:
         raise NotFound("no such case", element=str(case_id))
-    permissions.require_case_view(actor, previous, clock())
+    # Not under break-glass: the new episode makes its opener case staff, which an emergency read must not.
+    permissions.require_case_action(actor, previous, clock())
     if previous.status != CaseStatus.COMPLETED:
         raise InvalidState("only a closed case can be reopened", element=previous.reference)
     latest = previous.episode

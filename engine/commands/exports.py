@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from .. import audit
 from ..access import permissions
+from ..access.policy import Basis
 from ..casefile.tables import AssessmentRecord, ConsentRecord, SupportActionRecord
 from ..clock import Clock
 from ..db import transaction
@@ -25,10 +26,12 @@ def export_case(session: Session, clock: Clock, user: UserRecord, case_id: int, 
         if case is None:
             raise NotFound("no such case", element=str(case_id))
         found = permissions.access_to(user, case, clock())
-        allowed = found.full and (found.special_care or not include_special_care)
+        # An emergency (break-glass) opening reads on screen only: no copy leaves the system under it.
+        allowed = found.full and found.basis != Basis.BREAK_GLASS and (found.special_care or not include_special_care)
         audit.record(session, clock, user, "case.exported" if allowed else "case.export_refused", case_id=case.id,
                      basis=found.basis.value if found.basis else None, special_care=include_special_care)
     if not allowed:  # refused after the transaction, so the refusal itself stays on record
+        permissions.require_case_action(user, case, clock())
         if found.full:
             raise Forbidden("your role may not export special-care information", element=case.reference)
         permissions.require_case_file(user, case, clock())

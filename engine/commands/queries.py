@@ -182,16 +182,24 @@ def action_types(session: Session, municipality_id: int) -> list[ActionTypeRecor
         .order_by(ActionTypeRecord.id)))
 
 
+def case_id_by_reference(session: Session, user: UserRecord, reference: str) -> int | None:
+    """The id of the user's municipality's case with this reference (e.g. 2026-000123), or None:
+    a reference of another municipality is answered exactly as an unknown one."""
+    return session.scalar(select(CaseRecord.id).where(
+        CaseRecord.municipality_id == user.municipality_id, CaseRecord.reference == reference.strip()))
+
+
 def view_task(session: Session, clock: Clock, user: UserRecord, task_id: int) -> TaskRecord:
-    """Open a task to work it; like a case read, the view is audited, allowed or not."""
+    """Open a task to work it or to read what was answered; like a case read, the view is audited, allowed
+    or not, and a task the user has no basis for is refused exactly as a missing one."""
     with transaction(session):
         task = session.get(TaskRecord, task_id)
         if task is None:
             raise NotFound("no such task", element=str(task_id))
-        allowed = permissions.can_work_task(user, task, clock())
+        allowed = permissions.can_view_task(user, task, clock())
         audit.record(session, clock, user, "task.viewed" if allowed else "task.view_refused",
                      case_id=task.case_id, task_id=task.id, part="task")
-    permissions.require_task_work(user, task, clock())
+    permissions.require_task_view(user, task, clock())
     return task
 
 

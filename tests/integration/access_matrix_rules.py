@@ -93,14 +93,15 @@ EXPECTED: dict[str, dict[str, object]] = {
         "add_support_action": COUNCIL_CASE,
         "request_review": COUNCIL_CASE,
     },
-    # (7) as (1), and the supervisor opened the case by break-glass: full, time-limited.
+    # (7) as (1), and the supervisor opened the case by break-glass: full, time-limited, and read-only:
+    # no export (no copy leaves the system), no command.
     "7_break_glass": {
         "view_case": {"cw_a": "full:staff", "supervisor": "full:break_glass"},
         "view_task:baseline_assessment": {"cw_a", "cw_b"},  # break-glass reads; it does not change lanes
-        "export_case": {"cw_a", "supervisor"},
+        "export_case": STAFF_ONLY,
         "who_accessed": {"supervisor"},  # a supervisor with a basis
-        "add_support_action": {"cw_a", "supervisor"},  # case staff role with the whole file (see report)
-        "request_review": {"cw_a", "supervisor"},
+        "add_support_action": STAFF_ONLY,
+        "request_review": STAFF_ONLY,
     },
     # (7b) the break-glass has run out: back to (1).
     "7b_break_glass_expired": {

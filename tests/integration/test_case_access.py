@@ -47,7 +47,7 @@ def test_viewing_a_case_shows_its_file_and_leaves_an_audit_row(
 
 def test_a_supervisor_sees_a_case_once_they_take_one_of_its_tasks(
         session, session_factory, clock, caseworker, supervisor, standard_case, intake_data, assessment_data):
-    with pytest.raises(Forbidden):  # the municipality alone is no basis
+    with pytest.raises(NotFound):  # the municipality alone is no basis; refused as if missing
         queries.view_case(session, clock, supervisor, standard_case.id)
     for data in (dict(intake_data, special_care=["suicidal_thoughts"]), assessment_data,
                  {"action_taken": "電話で安全を確認した", "action_date": "2026-11-27"}):
@@ -61,11 +61,11 @@ def test_a_supervisor_sees_a_case_once_they_take_one_of_its_tasks(
 
 
 @pytest.mark.parametrize("who", ["neighbour_caseworker", "partner"])
-def test_a_refused_view_raises_forbidden_and_is_audited_as_refused(
+def test_a_refused_view_raises_not_found_like_a_missing_case_and_is_audited_as_refused(
         request, session, session_factory, clock, standard_case, who):
     outsider = request.getfixturevalue(who)
 
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):
         queries.view_case(session, clock, outsider, standard_case.id)
 
     assert view_audits(session_factory, standard_case.id) == [("case.view_refused", outsider.id, "summary", clock())]
@@ -83,9 +83,9 @@ def test_a_caseworker_of_another_municipality_neither_sees_nor_works_its_tasks(
 
     assert queries.available_tasks(session, neighbour_caseworker) == []
     assert queries.recent_cases(session, neighbour_caseworker) == []
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):
         cases.complete_task(session, clock, neighbour_caseworker, task.id, intake_data)
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):
         queries.view_task(session, clock, neighbour_caseworker, task.id)
     assert audit_actions(session_factory, standard_case.id)[-1] == "task.view_refused"
 

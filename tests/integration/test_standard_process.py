@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from tsunagu.engine.casefile.tables import CLOSED_ACTION_STATUSES, ActionStatus
-from tsunagu.engine.errors import Forbidden, FormInvalid, InvalidState
+from tsunagu.engine.errors import Forbidden, FormInvalid, InvalidState, NotFound
 from tsunagu.engine.models import CaseStatus, TaskRecord, TaskStatus
 
 from .scenario import (
@@ -279,6 +279,6 @@ def test_after_a_withdrawal_a_partner_whose_action_relied_on_the_consent_is_no_l
 
     story.withdraw_consent(story.consents(case)[0].id)
 
-    with pytest.raises(Forbidden):  # the consent the sharing relied on is gone
+    with pytest.raises(NotFound):  # the consent the sharing relied on is gone: the task is no longer theirs
         story.complete(case, response, shakyo, ACCEPT)
     assert story.available(shakyo) == []

@@ -1,6 +1,9 @@
 """Who may open a case page, cell by cell: every role and situation the access policy names, through the
-web layer, on a case of the shipped process. A refused read answers 403 and leaves a case.view_refused row."""
+web layer, on a case of the shipped process. A refused read answers exactly like a missing case (the same
+404 page) and leaves a case.view_refused row."""
 from __future__ import annotations
+
+import re
 
 import pytest
 from conftest import complete_element, reread
@@ -50,7 +53,15 @@ def open_case(client, session, case, user, expected: int) -> str:
     response = client.get(f"/cases/{case.id}")
     assert response.status_code == expected, response.get_data(as_text=True)[:500]
     assert _reads(session, case, user, since) == ["case.viewed" if expected == 200 else "case.view_refused"]
+    if expected == 404:  # "not yours" reads exactly as "does not exist"
+        assert _page(response) == _page(client.get("/cases/2147483646"))
     return response.get_data(as_text=True)
+
+
+def _page(response) -> tuple[int, str]:
+    """The page as a reader compares it: without the form token and the address asked for (the language link)."""
+    html = re.sub(r'name="csrf_token" value="[^"]*"', "", response.get_data(as_text=True))
+    return response.status_code, re.sub(r"/cases/[0-9]+", "/cases/N", html)
 
 
 def test_a_caseworker_sees_the_case_they_work_in_full(client, login, session, caseworker, standard_case):
@@ -65,7 +76,7 @@ def test_a_caseworker_sees_the_case_they_work_in_full(client, login, session, ca
 def test_a_caseworker_not_working_the_case_is_refused(client, login, session, other_caseworker, standard_case):
     case = standard_case()
     login(other_caseworker)
-    html = open_case(client, session, case, other_caseworker, 403)
+    html = open_case(client, session, case, other_caseworker, 404)
     assert "山田 花子" not in html
 
 
@@ -73,7 +84,7 @@ def test_a_supervisor_without_a_basis_is_refused_until_they_open_it_by_break_gla
         client, login, session, supervisor, standard_case):
     case = standard_case()
     login(supervisor)
-    open_case(client, session, case, supervisor, 403)
+    open_case(client, session, case, supervisor, 404)
     response = client.post(f"/cases/{case.id}/break-glass", data={"reason": "本人から深夜に危険を示す連絡があった",
                                                                   "hours": "1"})
     assert response.status_code == 302
@@ -91,7 +102,7 @@ def test_the_coordinator_sees_a_tabled_case(client, login, session, coordinator,
 def test_the_coordinator_is_refused_a_case_not_tabled(client, login, session, coordinator, standard_case):
     case = standard_case(until="consented")
     login(coordinator)
-    open_case(client, session, case, coordinator, 403)
+    open_case(client, session, case, coordinator, 404)
 
 
 def test_a_partner_with_an_open_action_sees_only_the_packet(client, login, session, body_partners, standard_case):
@@ -119,7 +130,7 @@ def test_a_partner_is_refused_once_their_action_is_closed(client, login, session
     complete_element(session, clock, partner, case, "action_outcome", {
         "outcome": "delivered", "outcome_note": "居場所に2回参加した", "completed_on": "2026-12-20"}, body)
     login(partner)
-    open_case(client, session, case, partner, 403)
+    open_case(client, session, case, partner, 404)
 
 
 def test_a_partner_is_refused_on_the_next_request_after_the_consent_naming_their_body_is_withdrawn(
@@ -130,7 +141,7 @@ def test_a_partner_is_refused_on_the_next_request_after_the_consent_naming_their
     open_case(client, session, case, partner, 200)
     consent = session.scalar(select(ConsentRecord).where(ConsentRecord.case_id == case.id))
     events.withdraw_consent(session, clock, caseworker, consent.id)
-    open_case(client, session, case, partner, 403)
+    open_case(client, session, case, partner, 404)
 
 
 def test_a_partner_of_a_body_named_in_a_consent_in_force_sees_the_case(client, login, session, body_partners,
@@ -147,5 +158,5 @@ def test_a_user_of_another_municipality_is_refused_whatever_their_roles(client, 
                                                                        standard_case):
     case = standard_case()
     login(neighbour)
-    html = open_case(client, session, case, neighbour, 403)
+    html = open_case(client, session, case, neighbour, 404)
     assert "山田 花子" not in html

@@ -9,29 +9,63 @@ from page_text import element, options, text
 from sqlalchemy import select
 
 from tsunagu.engine.casefile.tables import BreakGlassRecord
-from tsunagu.engine.models import AuditRecord
+from tsunagu.engine.models import AuditRecord, MunicipalityRecord
 from tsunagu.engine.ops.tables import NotificationRecord
 
 REASON = "本人の家族から、連絡が取れず安否が心配との通報があった"
 
 
-def test_a_refused_supervisor_is_offered_the_break_glass_form(client, login, supervisor, standard_case):
+def test_a_refused_supervisor_sees_the_missing_page_and_finds_break_glass_from_the_inbox(
+        client, login, supervisor, standard_case):
     case = standard_case(until="tabled")
     login(supervisor)
     response = client.get(f"/cases/{case.id}")
-    assert response.status_code == 403
-    form = element(response.get_data(as_text=True), "break-glass")
-    assert f'action="/cases/{case.id}/break-glass"' in form
+    assert response.status_code == 404 and 'id="break-glass"' not in response.get_data(as_text=True)
+    inbox = client.get("/").get_data(as_text=True)
+    assert 'href="/break-glass"' in element(inbox, "break-glass-link")
+    form = element(client.get("/break-glass").get_data(as_text=True), "break-glass")
+    assert 'action="/break-glass"' in form and 'name="reference"' in form
     assert [label for _value, label in options(element(form, "hours"))] == ["1時間", "2時間", "4時間", "8時間"]
     assert "理由" in text(element(form, "field-reason"))
+
+
+def test_a_supervisor_opens_a_case_by_its_reference(client, login, session, supervisor, standard_case):
+    case = standard_case(until="tabled")
+    login(supervisor)
+    response = client.post("/break-glass", data={"reference": case.reference, "reason": REASON, "hours": "1"})
+    assert response.status_code == 302 and response.headers["Location"] == f"/cases/{case.id}"
+    assert client.get(f"/cases/{case.id}").status_code == 200
+
+
+def test_an_unknown_reference_and_one_of_another_municipality_answer_alike(
+        client, login, session, clock, supervisor, standard_case):
+    case = standard_case(until="tabled")
+    other = MunicipalityRecord(code="999999", name="別市")
+    session.add(other)
+    session.flush()
+    case.municipality_id = other.id
+    session.commit()
+    login(supervisor)
+    answers = []
+    for reference in (case.reference, "2099-999999"):
+        response = client.post("/break-glass", data={"reference": reference, "reason": REASON, "hours": "1"})
+        html = response.get_data(as_text=True)
+        answers.append((response.status_code, text(element(html, "field-reference")).replace(reference, "")))
+    assert answers[0] == answers[1] and answers[0][0] == 422
+    assert "見つかりません" in answers[0][1] or "No case" in answers[0][1]  # the field says why, beside it
+    reread(session)
+    assert session.scalar(select(BreakGlassRecord)) is None
 
 
 def test_the_form_is_not_offered_to_other_roles(client, login, partner, standard_case):
     case = standard_case(until="tabled")
     login(partner)
     response = client.get(f"/cases/{case.id}")
-    assert response.status_code == 403 and 'id="break-glass"' not in response.get_data(as_text=True)
+    assert response.status_code == 404 and 'id="break-glass"' not in response.get_data(as_text=True)
+    assert 'id="break-glass-link"' not in client.get("/").get_data(as_text=True)
+    assert client.get("/break-glass").status_code == 403
     assert client.post(f"/cases/{case.id}/break-glass", data={"reason": REASON, "hours": "1"}).status_code == 403
+    assert client.post("/cases/999999/break-glass", data={"reason": REASON, "hours": "1"}).status_code == 403
 
 
 def test_a_short_reason_is_refused_beside_the_field_and_nothing_opens(client, login, session, supervisor,
@@ -50,14 +84,14 @@ def test_a_short_reason_is_refused_beside_the_field_and_nothing_opens(client, lo
     assert "選択肢から選んでください。" in text(element(response.get_data(as_text=True), "field-hours"))
     reread(session)
     assert session.scalar(select(BreakGlassRecord)) is None
-    assert client.get(f"/cases/{case.id}").status_code == 403
+    assert client.get(f"/cases/{case.id}").status_code == 404
 
 
 def test_breaking_the_glass_opens_the_case_with_a_banner_an_audit_row_and_a_notice_until_it_expires(
         client, login, session, clock, supervisor, coordinator, standard_case):
     case = standard_case(until="tabled")
     login(supervisor)
-    assert client.get(f"/cases/{case.id}").status_code == 403
+    assert client.get(f"/cases/{case.id}").status_code == 404
     response = client.post(f"/cases/{case.id}/break-glass", data={"reason": REASON, "hours": "2"})
     assert response.status_code == 302 and response.headers["Location"] == f"/cases/{case.id}"
 
@@ -78,7 +112,7 @@ def test_breaking_the_glass_opens_the_case_with_a_banner_an_audit_row_and_a_noti
     assert client.get(f"/cases/{case.id}").status_code == 200
     clock.advance(timedelta(minutes=2))
     response = client.get(f"/cases/{case.id}")
-    assert response.status_code == 403 and 'id="break-glass"' in response.get_data(as_text=True)
+    assert response.status_code == 404 and 'id="break-glass"' not in response.get_data(as_text=True)
 
 
 def test_a_supervisor_who_already_sees_the_case_needs_no_break_glass(client, login, session, clock, supervisor,

@@ -196,10 +196,10 @@ def test_a_partner_sees_no_case_page_and_cannot_add_support(client, login, partn
                                                             action_types):
     case = start_council_case()
     login(partner)
-    assert client.get(f"/cases/{case.id}").status_code == 403
+    assert client.get(f"/cases/{case.id}").status_code == 404  # answered as if there were no such case
     response = client.post(f"/cases/{case.id}/actions", data={"action_type_id": action_types["visit"].id})
-    assert response.status_code == 403
-    assert "この操作を行う権限がありません。" in response.get_data(as_text=True)
+    assert response.status_code == 404
+    assert "指定されたものが見つかりません。" in response.get_data(as_text=True)
     assert session.scalar(select(SupportActionRecord)) is None
 
 

@@ -65,7 +65,7 @@ def test_the_referrer_cannot_see_the_case_afterwards_and_the_attempt_is_audited(
     login(referrer)
     client.post("/concern", data=CONCERN)
     case = session.scalar(select(CaseRecord))
-    assert client.get(f"/cases/{case.id}").status_code == 403
+    assert client.get(f"/cases/{case.id}").status_code == 404  # as if there were no such case
     refused = session.scalar(select(AuditRecord).where(AuditRecord.action == "case.view_refused"))
     assert (refused.actor_id, refused.case_id) == (referrer.id, case.id)
     assert client.get("/cases/new").status_code == 403
