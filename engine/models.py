@@ -40,6 +40,11 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(timezone.utc)
 
 
+# The largest id either database stores (PostgreSQL `integer`): a larger one names no row, and PostgreSQL
+# refuses to compare an integer column with it.
+MAX_ID = 2**31 - 1
+
+
 class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime, dict: JSON}
 

@@ -13,12 +13,11 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from tsunagu.engine.errors import TsunaguError
+from tsunagu.engine.models import MAX_ID
 
 from .extensions import db
 from .messages import HTTP_STATUS, error_message
 
-# The largest id either database stores (PostgreSQL `integer`); a larger one can name no record.
-MAX_ID = 2**31 - 1
 # Characters PostgreSQL cannot keep in a text column.
 UNSTORABLE = ("\x00",)
 

@@ -12,11 +12,10 @@ from sqlalchemy.orm import Session
 from .. import audit
 from ..clock import Clock
 from ..errors import FieldError, FormInvalid, NotFound
-from ..models import UserRecord
+from ..models import MAX_ID, UserRecord
 
 NAME_MAX_LENGTH = 200
 # Ids arrive from URLs and command lines; PostgreSQL's integer ends here, and a larger one is simply absent.
-MAX_ID = 2**31 - 1
 
 
 class Checks:

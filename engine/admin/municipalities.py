@@ -13,6 +13,7 @@ from ..models import MunicipalityRecord
 from .checks import record_change
 
 NAME_MAX_LENGTH = 200
+CODE_MAX_LENGTH = 16  # the width of MunicipalityRecord.code
 _CODE = re.compile(r"[0-9]{6}")
 _WEIGHTS = (6, 5, 4, 3, 2)
 
@@ -65,9 +66,13 @@ def register_municipality(session: Session, clock: Clock, *, code: str, name: st
 
 def find_municipality(session: Session, code: str) -> MunicipalityRecord:
     """The municipality with this code; `NotFound` naming the code otherwise."""
-    town = session.scalar(select(MunicipalityRecord).where(MunicipalityRecord.code == normalise_code(code)))
+    code = normalise_code(code)
+    # Never a stored code: longer than the column, or holding a NUL (which PostgreSQL refuses to compare).
+    storable = len(code) <= CODE_MAX_LENGTH and "\x00" not in code
+    town = session.scalar(select(MunicipalityRecord).where(MunicipalityRecord.code == code)) if storable else None
     if town is None:
-        raise NotFound(f"municipality {code} not found", element=code)
+        shown = code[:CODE_MAX_LENGTH].replace("\x00", "?")
+        raise NotFound(f"municipality {shown} not found", element=shown)
     return town
 
 

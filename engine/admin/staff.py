@@ -22,12 +22,11 @@ from ..db import transaction
 from ..errors import CannotDemoteSelf, FieldError, FormInvalid, LastAdmin, NotFound
 from ..models import MunicipalityRecord, RecoveryCodeRecord, UserRecord, UserRoleRecord
 from ..roles import ROLE_CODES, Role
-from .checks import record_change
+from .checks import record_change, record_id
 
 USERNAME = re.compile(r"[A-Za-z0-9._@-]{3,80}")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 LIMITS = {"display_name": 200, "email": 320, "team": 100, "search": 100, "organisation": 200}
-MAX_ID = 2**31 - 1  # larger ids cannot exist, and PostgreSQL refuses to compare an integer column with them
 
 
 class Keep(enum.Enum):
@@ -72,7 +71,7 @@ def profile_problems(session: Session, municipality_id: int, *, roles: list[str]
     if email is not None and not EMAIL.fullmatch(email):
         problems.append(FieldError("email", "email_invalid"))
     if organisation_id is not None:
-        body = session.get(OrganisationRecord, organisation_id) if 0 < organisation_id <= MAX_ID else None
+        body = session.get(OrganisationRecord, record_id(organisation_id)) if record_id(organisation_id) else None
         if body is None or body.municipality_id != municipality_id:
             problems.append(FieldError("organisation", "organisation_unknown"))
         elif not body.active and organisation_id != current_organisation_id:  # a retired body may stay, not be chosen
@@ -147,7 +146,7 @@ def staff_member(session: Session, actor: UserRecord | None, user_id: int) -> Us
     """A user the actor administers; any other id, of another municipality too, is simply not found."""
     if actor is not None:
         require_municipal_admin(actor, actor.municipality_id)
-    user = session.get(UserRecord, user_id) if 0 < user_id <= MAX_ID else None
+    user = session.get(UserRecord, record_id(user_id)) if record_id(user_id) else None
     if user is None or (actor is not None and user.municipality_id != actor.municipality_id):
         raise NotFound("no such user", element=str(user_id))
     return user

@@ -22,7 +22,6 @@ from tsunagu.processes.registry import ProcessOverview, process_overview
 from .base import command_session, main, operator
 
 TEMPLATE = "全国標準テンプレート"
-CODE_MAX_LENGTH = 16  # the width of MunicipalityRecord.code
 SCOPES = {"template": "全国標準", "municipal": "自治体独自"}
 
 
@@ -78,11 +77,9 @@ def _municipality(session: Session, code: str | None) -> MunicipalityRecord | No
     if code is None:
         return None
     try:
-        if len(code) > CODE_MAX_LENGTH or "\x00" in code:  # never a stored code; PostgreSQL refuses NUL
-            raise NotFound("no such municipality")
         return find_municipality(session, code)
-    except NotFound:
-        shown = code[:CODE_MAX_LENGTH].replace("\x00", "?")
+    except NotFound as missing:
+        shown = missing.element
         raise click.ClickException(f"not_found [{shown}]: 自治体コード {shown} は登録されていません"
                                    "（tsunagu municipality list で確かめてください）") from None
 
