@@ -33,8 +33,8 @@ from tsunagu.engine.commands import cases
 from tsunagu.engine.commands.scheduler import TimerPolicy, run_pass
 from tsunagu.engine.db import make_engine, make_session_factory, upgrade_database
 from tsunagu.engine.models import CaseRecord, MunicipalityRecord, TaskRecord, TaskStatus
+from tsunagu.processes.deployment import deploy
 from tsunagu.processes.loader import load_definition
-from tsunagu.processes.registry import deploy
 
 TIMERS_FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "bpmn" / "timers"
 START = datetime(2026, 11, 27, 0, 0, tzinfo=timezone.utc)
@@ -100,7 +100,7 @@ def seed_template(db: Database) -> dict:
         worker = create_user(session, clock, municipality_id=town.id, username="bench", display_name="bench",
                              password="bench-password", roles=["caseworker"])
         session.commit()
-        version = deploy(session, load_definition(TIMERS_FIXTURE), clock)
+        version = deploy(session, clock, load_definition(TIMERS_FIXTURE)).version
         session.commit()
         case = cases.start_case(session, clock, worker, version, "ベンチ")
         task = session.scalar(select(TaskRecord).where(TaskRecord.case_id == case.id,

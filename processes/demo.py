@@ -27,7 +27,8 @@ from tsunagu.engine.errors import DemoRefused
 from tsunagu.engine.models import CaseRecord, MunicipalityRecord
 
 from .catalogue import install_catalogue
-from .registry import deploy_folder_tree, live_version
+from .deployment import deploy_folder_tree
+from .registry import live_version
 
 DEMO_PASSWORD = "tsunagu-demo"  # noqa: S105  (the demo's published password; demo refuses real data)
 # username, display name, roles, member body key (see catalogue.json)

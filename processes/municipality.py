@@ -15,7 +15,7 @@ from tsunagu.engine.db import transaction
 from tsunagu.engine.models import MunicipalityRecord
 
 from .catalogue import DEFAULT_CATALOGUE, install_catalogue, read_catalogue
-from .registry import deploy_folder_tree
+from .deployment import deploy_folder_tree
 
 
 @dataclass(frozen=True)

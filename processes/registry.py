@@ -7,21 +7,10 @@ from datetime import datetime
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, defer, joinedload
 
-from tsunagu.engine.clock import Clock
 from tsunagu.engine.commands.versions import LIVE_FIRST, live_version, live_versions, visible_to
 from tsunagu.engine.models import CaseRecord, CaseStatus, ProcessVersionRecord
 
-from .deployment import DeployResult, deploy_folder_tree
-from .deployment import deploy as deploy_definition
-from .loader import ProcessDefinition
-
-__all__ = ["DeployResult", "ProcessOverview", "VersionUsage", "deploy", "deploy_definition", "deploy_folder_tree",
-           "live_version", "process_overview", "startable_versions"]
-
-
-def deploy(session: Session, definition: ProcessDefinition, clock: Clock) -> ProcessVersionRecord:
-    """Deploy a definition as the national template from a script or test; return the live version row."""
-    return deploy_definition(session, clock, definition).version
+__all__ = ["ProcessOverview", "VersionUsage", "live_version", "process_overview", "startable_versions"]
 
 
 def startable_versions(session: Session, municipality_id: int | None) -> list[ProcessVersionRecord]:

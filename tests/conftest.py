@@ -19,8 +19,8 @@ from tsunagu.engine.access import users
 from tsunagu.engine.clock import FixedClock
 from tsunagu.engine.db import make_engine, make_session_factory, upgrade_database
 from tsunagu.engine.models import MunicipalityRecord
+from tsunagu.processes.deployment import deploy
 from tsunagu.processes.loader import load_definition
-from tsunagu.processes.registry import deploy
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 STANDARD_PROCESS = PROJECT_ROOT / "bpmn" / "kodoku_koritsu_case"
@@ -126,7 +126,7 @@ def standard_definition():
 
 @pytest.fixture
 def standard_version(session, clock, standard_definition):
-    version = deploy(session, standard_definition, clock)
+    version = deploy(session, clock, standard_definition).version
     session.commit()
     return version
 
@@ -136,7 +136,7 @@ def deploy_fixture(session, clock):
     """Deploy a test process from tests/fixtures/bpmn by folder name: `deploy_fixture("timers")`."""
 
     def deploy_named(name: str):
-        version = deploy(session, load_definition(FIXTURE_PROCESSES / name), clock)
+        version = deploy(session, clock, load_definition(FIXTURE_PROCESSES / name)).version
         session.commit()
         return version
 

@@ -9,8 +9,8 @@ import pytest
 from tsunagu.engine.commands import cases
 from tsunagu.engine.errors import Forbidden, InvalidState
 from tsunagu.engine.models import CaseStatus, TaskStatus
+from tsunagu.processes.deployment import deploy
 from tsunagu.processes.loader import load_definition
-from tsunagu.processes.registry import deploy
 
 from .helpers import audit_actions, open_task, reload_case, submissions, task_rows
 
@@ -19,7 +19,7 @@ FAILING_SCRIPT = Path(__file__).resolve().parents[1] / "fixtures" / "bpmn" / "fa
 
 @pytest.fixture
 def failing_case(session, clock, caseworker):
-    version = deploy(session, load_definition(FAILING_SCRIPT), clock)
+    version = deploy(session, clock, load_definition(FAILING_SCRIPT)).version
     session.commit()
     return cases.start_case(session, clock, caseworker, version, "割り算")
 

@@ -13,8 +13,8 @@ from tsunagu.engine.casefile.tables import ActionTypeRecord, AgendaItemRecord, O
 from tsunagu.engine.commands import cases, council, queries
 from tsunagu.engine.config import Settings
 from tsunagu.processes.catalogue import install_catalogue
+from tsunagu.processes.deployment import deploy
 from tsunagu.processes.loader import load_definition
-from tsunagu.processes.registry import deploy
 from tsunagu.web import create_app
 from tsunagu.web.extensions import db
 
@@ -137,7 +137,7 @@ def action_types(session, municipality, bodies):
 
 @pytest.fixture
 def council_version(session, clock):
-    version = deploy(session, load_definition(COUNCIL_PROCESS), clock)
+    version = deploy(session, clock, load_definition(COUNCIL_PROCESS)).version
     session.commit()
     return version
 
@@ -145,7 +145,7 @@ def council_version(session, clock):
 @pytest.fixture
 def failing_script_version(session, clock):
     """A process that never listens for messages: intake-free, two tasks and an end."""
-    version = deploy(session, load_definition(FAILING_SCRIPT), clock)
+    version = deploy(session, clock, load_definition(FAILING_SCRIPT)).version
     session.commit()
     return version
 

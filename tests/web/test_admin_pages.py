@@ -15,8 +15,8 @@ from tsunagu.engine.commands import cases
 from tsunagu.engine.commands.scheduler import TimerPolicy, run_pass
 from tsunagu.engine.models import AuditRecord, CaseStatus
 from tsunagu.engine.ops.tables import IncidentRecord
+from tsunagu.processes.deployment import deploy
 from tsunagu.processes.loader import load_definition
-from tsunagu.processes.registry import deploy
 
 FAILING_TIMER = Path(__file__).resolve().parents[1] / "fixtures" / "bpmn" / "failing_timer"
 
@@ -56,7 +56,7 @@ def test_the_audit_csv_is_an_attachment_in_utf8_with_a_bom_and_the_export_is_log
 
 def test_an_incident_is_listed_and_retried_by_an_administrator(client, login, session, session_factory, clock,
                                                                caseworker, admin):
-    version = deploy(session, load_definition(FAILING_TIMER), clock)
+    version = deploy(session, clock, load_definition(FAILING_TIMER)).version
     session.commit()
     case = cases.start_case(session, clock, caseworker, version, "タイマー失敗")
     complete_element(session, clock, caseworker, case, "prepare", {"note": "準備"})
