@@ -272,6 +272,34 @@ class TaskRecord(Base):
     completed_by: Mapped[UserRecord | None] = relationship(foreign_keys=[completed_by_id])
 
 
+class TaskDraftRecord(Base):
+    """What one user has typed into an open task's form so far, kept on the server so that a session
+    ending mid-form loses nothing; only ever shown to that user, and only while they may work the task."""
+
+    __tablename__ = "task_drafts"
+
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
+    # field name -> the strings the form posted, exactly as typed (not yet valid)
+    data: Mapped[dict[str, list[str]]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    saved_at: Mapped[datetime]
+
+
+class ParkedInputRecord(Base):
+    """A form posted just after its session ended, held for the browser that posted it: it becomes the
+    user's draft only when that browser (which holds the token in its cookie) signs in again as that user."""
+
+    __tablename__ = "parked_inputs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    data: Mapped[dict[str, list[str]]] = mapped_column(JSON)
+    parked_at: Mapped[datetime]
+
+
 class FormSubmissionRecord(Base):
     """What a user submitted on a task: the case file itself, not only workflow data."""
 

@@ -127,6 +127,22 @@ def parse_submission(schema: dict, form: MultiDict) -> dict:
     return data
 
 
+def draft_values(schema: dict, fields: dict[str, list[str]]) -> dict:
+    """A saved draft (the strings the form held) as field values, exactly as typed: an unchecked box or
+    an emptied field stays so, rather than falling back to the schema's default."""
+    values: dict[str, Any] = {}
+    for name, prop in schema.get("properties", {}).items():
+        posted = fields.get(name, [])
+        kind = prop.get("type")
+        if kind == "array":
+            values[name] = list(posted)
+        elif kind == "boolean":
+            values[name] = bool(posted) and posted[0] in ("on", "true", "1")
+        else:
+            values[name] = posted[0] if posted else None
+    return values
+
+
 # Whole numbers a form may carry: what either database stores in an integer column (ids included).
 INT_LIMIT = 2**31 - 1
 

@@ -146,6 +146,10 @@ def error_message(error: TsunaguError) -> str:
         return _("You cannot do this to your own account. Ask another administrator.")
     if code == "last_admin":
         return _("This is the last active administrator of your municipality. Give someone else the role first.")
+    if code == "draft_too_large":
+        return _("Your input is too large to keep as a draft. Shorten it, or complete the form now.")
+    if code == "unstorable_input":
+        return _("The input contains a character that cannot be used (NUL). Remove it and try again.")
     return _("The request could not be completed (%(code)s).", code=code)
 
 
@@ -162,4 +166,5 @@ def _is_date(limit) -> bool:
 
 HTTP_STATUS = {"not_found": 404, "forbidden": 403, "conflict": 409, "invalid_state": 409, "form_invalid": 422,
                "message_not_expected": 409, "in_use": 409,
-               "cannot_demote_self": 409, "last_admin": 409, "break_glass_read_only": 403}
+               "cannot_demote_self": 409, "last_admin": 409, "break_glass_read_only": 403,
+               "draft_too_large": 413, "unstorable_input": 422}

@@ -3,16 +3,17 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from tsunagu.engine.commands import cases, queries
+from tsunagu.engine.clock import local
+from tsunagu.engine.commands import cases, drafts, queries
 from tsunagu.engine.errors import FormInvalid
 from tsunagu.engine.models import TaskRecord
 
-from .context import clock, login_required
+from .context import clock, login_required, settings, signed_out
 from .extensions import db
-from .formschema import build_fields, parse_submission, source_names
+from .formschema import build_fields, draft_values, parse_submission, source_names
 from .messages import field_message
 
 bp = Blueprint("tasks", __name__)
@@ -38,9 +39,23 @@ def _sources(task: TaskRecord, ui_schema: dict) -> dict[str, list[tuple]]:
 def show(task_id: int):
     task = queries.view_task(db.session, clock(), g.user, task_id)
     schema, ui_schema = _form_documents(task)
-    fields = build_fields(schema, ui_schema, values=queries.task_prefill(db.session, task),
-                          sources=_sources(task, ui_schema))
-    return render_template("task.html", task=task, schema=schema, fields=fields)
+    # What this user typed before their session ended comes back; nobody else's draft is ever loaded.
+    draft = drafts.load_draft(db.session, clock(), g.user, task.id)
+    values = draft_values(schema, draft.fields) if draft else queries.task_prefill(db.session, task)
+    fields = build_fields(schema, ui_schema, values=values, sources=_sources(task, ui_schema))
+    return render_template("task.html", task=task, schema=schema, fields=fields, draft=draft)
+
+
+@bp.route("/tasks/<int:task_id>/draft", methods=["POST"])
+def save_draft(task_id: int):
+    """The task page's script keeps what is typed as a draft; a signed-out call answers 401, not a redirect."""
+    if g.get("user") is None:
+        return signed_out()
+    draft = drafts.save_draft(db.session, clock(), g.user, task_id, request.form.to_dict(flat=False))
+    saved = local(draft.saved_at, settings().time_zone).strftime("%H:%M")
+    return current_app.json.response(
+        {"saved_at": draft.saved_at.isoformat(),
+         "message": _("Your input was saved as a draft (%(time)s).", time=saved)})
 
 
 @bp.route("/tasks/<int:task_id>", methods=["POST"])

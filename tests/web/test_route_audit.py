@@ -22,6 +22,7 @@ AUDITED_BY_COMMAND = {
     "cases.reopen": "events.reopen_case -> case.started (the new episode)",
     "case_records.break_glass": "security.open_break_glass -> case.break_glass",
     "tasks.complete": "cases.complete_task -> task.completed",
+    "tasks.save_draft": "drafts.save_draft -> draft.created (the first save of a task's draft by its user)",
     "inbox.claim": "cases.claim_task -> task.claimed",
     "inbox.unclaim": "cases.unclaim_task -> task.unclaimed",
     "council.decide": "council.record_decision -> council.decided",
