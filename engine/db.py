@@ -8,7 +8,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -50,6 +50,49 @@ def make_engine(url: str, busy_ms: int = 10000) -> Engine:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def holds_write_lock(session: Session) -> bool:
+    """Whether the session's SQLite connection has begun writing (and so holds the database's write lock).
+
+    pysqlite begins a transaction only at the first INSERT, UPDATE or DELETE: reads take no lock.
+    On PostgreSQL writes lock rows, not the database, so this is always False there.
+    """
+    if session.get_bind().dialect.name != "sqlite":
+        return False
+    return bool(session.connection().connection.dbapi_connection.in_transaction)
+
+
+def reserve_id(session: Session, record: type) -> int:
+    """A fresh id for a row of `record`'s table, taken now but inserted later, like PostgreSQL's nextval.
+
+    Commands reserve the ids the process needs before they run its scripts and write afterwards, so
+    no database lock is held while user code runs. On SQLite the table is AUTOINCREMENT, whose counter
+    every insert respects; the reservation is its own short write, committed at once, unless this
+    session is already writing (then it joins that transaction, which holds the lock anyway).
+    """
+    table = record.__tablename__
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        return int(session.scalar(text("SELECT nextval(pg_get_serial_sequence(:t, 'id'))"), {"t": table}))
+    if holds_write_lock(session):
+        return _bump_sqlite_sequence(session.connection(), table)
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    with engine.begin() as own:
+        return _bump_sqlite_sequence(own, table)
+
+
+def _bump_sqlite_sequence(connection, table: str) -> int:
+    # The table name comes from our own models, never from input.
+    highest = f"(SELECT coalesce(max(id), 0) FROM {table})"  # noqa: S608
+    taken = connection.execute(text(
+        f"UPDATE sqlite_sequence SET seq = max(seq, {highest}) + 1 WHERE name = :t RETURNING seq"),  # noqa: S608
+        {"t": table}).scalar()
+    if taken is None:
+        taken = connection.execute(text(
+            f"INSERT INTO sqlite_sequence (name, seq) SELECT :t, {highest} + 1 RETURNING seq"),  # noqa: S608
+            {"t": table}).scalar()
+    return int(taken)
 
 
 def _is_lock_error(exc: OperationalError) -> bool:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from .. import audit
 from ..clock import Clock
+from ..db import reserve_id
 from ..errors import FieldError, FormInvalid, InvalidState
 from ..models import CaseRecord, ProcessVersionRecord, TaskRecord, UserRecord
 from .tables import (
@@ -100,11 +101,11 @@ def person_answers(person: PersonRecord) -> dict:
 def record_intake(ctx: RecordContext, data: dict) -> dict:
     case = ctx.case
     if case.person_id is None:
-        person = PersonRecord(municipality_id=case.municipality_id, created_at=ctx.clock(),
+        person = PersonRecord(id=reserve_id(ctx.session, PersonRecord), municipality_id=case.municipality_id,
+                              created_at=ctx.clock(),
                               **{column: data.get(name) for name, column in PERSON_FIELDS.items()})
         person.name = person.name or ""
         ctx.session.add(person)
-        ctx.session.flush()
         case.person_id = person.id
     flags = _flags(data)
     return {
@@ -166,7 +167,8 @@ def record_crisis(ctx: RecordContext, data: dict) -> dict:
 
 def _consent(ctx: RecordContext, data: dict) -> dict:
     decision = data.get("consent_decision", data.get("decision"))
-    consent = ConsentRecord(case_id=ctx.case.id, person_id=ctx.case.person_id, decision=decision,
+    consent = ConsentRecord(id=reserve_id(ctx.session, ConsentRecord), case_id=ctx.case.id,
+                            person_id=ctx.case.person_id, decision=decision,
                             purposes=list(data.get("purposes") or []), recipient_bodies=data.get("recipient_bodies"),
                             recipient_body_ids=[member_body(ctx.session, ctx.case.municipality_id, body_id,
                                                             "recipient_body_ids", ctx.task.element_id).id
@@ -176,7 +178,6 @@ def _consent(ctx: RecordContext, data: dict) -> dict:
                             valid_from=date.fromisoformat(data["consent_date"]) if data.get("consent_date") else None,
                             recorded_by_id=ctx.actor.id, recorded_at=ctx.clock())
     ctx.session.add(consent)
-    ctx.session.flush()
     return {"consent_status": "given" if decision == "given" else "refused", "consent_id": consent.id}
 
 
@@ -198,10 +199,10 @@ def record_tabling(ctx: RecordContext, data: dict) -> dict:
     meeting = session.scalar(select(CouncilMeetingRecord).where(
         CouncilMeetingRecord.municipality_id == case.municipality_id, CouncilMeetingRecord.held_on == held_on))
     if meeting is None:
-        meeting = CouncilMeetingRecord(municipality_id=case.municipality_id, held_on=held_on,
+        meeting = CouncilMeetingRecord(id=reserve_id(session, CouncilMeetingRecord),
+                                       municipality_id=case.municipality_id, held_on=held_on,
                                        title=f"個別ケース検討会議 {held_on.isoformat()}", created_at=ctx.clock())
         session.add(meeting)
-        session.flush()
     elif session.scalar(select(AgendaItemRecord.id).where(
             AgendaItemRecord.meeting_id == meeting.id, AgendaItemRecord.case_id == case.id)) is not None:
         raise FormInvalid([FieldError("meeting_date", "already_tabled")], element=ctx.task.element_id)

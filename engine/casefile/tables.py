@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..models import Base, _enum
+from ..models import Base, CaseRecord, _enum
 
 
 class OrganisationKind(str, enum.Enum):
@@ -26,10 +26,16 @@ class OrganisationRecord(Base):
     active: Mapped[bool] = mapped_column(default=True)  # a retired body keeps its history
 
 
+# Tables whose ids a command reserves before it runs a process's scripts (engine.db.reserve_id): on
+# SQLite they count with AUTOINCREMENT, so that an ordinary insert never takes a reserved id.
+RESERVABLE = {"sqlite_autoincrement": True}
+
+
 class PersonRecord(Base):
     """当事者: one person, who may have several case episodes over the years."""
 
     __tablename__ = "persons"
+    __table_args__ = RESERVABLE
 
     id: Mapped[int] = mapped_column(primary_key=True)
     municipality_id: Mapped[int] = mapped_column(ForeignKey("municipalities.id"), index=True)
@@ -37,6 +43,9 @@ class PersonRecord(Base):
     kana: Mapped[str | None] = mapped_column(String(200))
     birth_year: Mapped[int | None]
     created_at: Mapped[datetime]
+
+    # Never read (lazy="raise"): tells the unit of work to insert a new person before the case naming it.
+    cases: Mapped[list[CaseRecord]] = relationship(lazy="raise", passive_deletes="all")
 
 
 class AssessmentRecord(Base):
@@ -64,6 +73,7 @@ class ConsentRecord(Base):
     """本人同意: the ledger row of one consent (or refusal) with its scope and withdrawal."""
 
     __tablename__ = "consents"
+    __table_args__ = RESERVABLE
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
@@ -97,6 +107,11 @@ class DisclosureRecord(Base):
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     recorded_at: Mapped[datetime]
 
+    # Never read (lazy="raise"): a command's rows are written together after its step has run, and
+    # these tell the unit of work which rows must be inserted first; a bare foreign key does not.
+    consent: Mapped[ConsentRecord | None] = relationship(lazy="raise")
+    action: Mapped[SupportActionRecord | None] = relationship(lazy="raise")
+
 
 class ActionTypeRecord(Base):
     """The municipality's catalogue of support actions (支援メニュー)."""
@@ -127,6 +142,7 @@ CLOSED_ACTION_STATUSES = (ActionStatus.DELIVERED, ActionStatus.NOT_DELIVERED)
 
 class SupportActionRecord(Base):
     __tablename__ = "support_actions"
+    __table_args__ = RESERVABLE
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
@@ -145,12 +161,14 @@ class SupportActionRecord(Base):
 
     action_type: Mapped[ActionTypeRecord] = relationship(lazy="joined")
     owner_body: Mapped[OrganisationRecord] = relationship(lazy="joined")
+    decision: Mapped[CouncilDecisionRecord | None] = relationship(lazy="raise")  # insert order only
 
 
 class CouncilMeetingRecord(Base):
     """個別ケース検討会議: one meeting of the regional council, deciding any number of cases."""
 
     __tablename__ = "council_meetings"
+    __table_args__ = RESERVABLE
 
     id: Mapped[int] = mapped_column(primary_key=True)
     municipality_id: Mapped[int] = mapped_column(ForeignKey("municipalities.id"), index=True)
@@ -174,12 +192,14 @@ class AgendaItemRecord(Base):
     decision_id: Mapped[int | None] = mapped_column(ForeignKey("council_decisions.id"))
 
     meeting: Mapped[CouncilMeetingRecord] = relationship(lazy="joined")
+    decision: Mapped[CouncilDecisionRecord | None] = relationship(lazy="raise")  # insert order only
 
 
 class CouncilDecisionRecord(Base):
     """What the council decided for one case: situation, plan, lead body, key person, next review."""
 
     __tablename__ = "council_decisions"
+    __table_args__ = RESERVABLE
 
     id: Mapped[int] = mapped_column(primary_key=True)
     meeting_id: Mapped[int] = mapped_column(ForeignKey("council_meetings.id"))

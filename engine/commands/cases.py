@@ -38,6 +38,7 @@ from ..runtime.workflow import (
     retry_failed_tasks,
     run_engine_steps,
 )
+from .drafts import discard_drafts
 from .versions import not_deployed
 
 # A user task may list the form fields its gateways need; only those enter workflow data.
@@ -58,16 +59,18 @@ def start_case(session: Session, clock: Clock, actor: UserRecord, version: Proce
     as the case's first record, and the referrer gains no access to the case.
     """
     with transaction(session):
-        if concern is None:
-            permissions.require_case_start(actor)
-        else:
-            permissions.require_referral(actor)
-        if version.municipality_id not in (None, actor.municipality_id):
-            raise not_deployed(version.process_id)  # another municipality's version: as if it did not exist
-        if concern is not None:
-            concern = _valid_concern(version, concern)
+        with session.no_autoflush:  # load and run: nothing is written (or locked) while the scripts run
+            if concern is None:
+                permissions.require_case_start(actor)
+            else:
+                permissions.require_referral(actor)
+            if version.municipality_id not in (None, actor.municipality_id):
+                raise not_deployed(version.process_id)  # another municipality's version: as if it did not exist
+            if concern is not None:
+                concern = _valid_concern(version, concern)
+            workflow = new_workflow(version.spec)
+            failure = run_step(clock, workflow, lambda: run_engine_steps(workflow))
         now = clock()
-        workflow = new_workflow(version.spec)
         case = CaseRecord(municipality_id=actor.municipality_id, process_version_id=version.id,
                           title=title.strip() or version.name, status=CaseStatus.RUNNING, workflow_state="",
                           person_id=person_id, episode=episode, previous_case_id=previous_case_id,
@@ -83,43 +86,45 @@ def start_case(session: Session, clock: Clock, actor: UserRecord, version: Proce
         audit.record(session, clock, actor, "case.started", case_id=case.id, episode=episode, referral=concern is not None,
                      previous_case=previous_case_id, process=version.process_id,
                      version=version.content_hash[:12])
-        advance(session, clock, actor, case, workflow, lambda: run_engine_steps(workflow))
+        record_step(session, clock, actor, case, workflow, failure)
     return case
 
 
 def complete_task(session: Session, clock: Clock, actor: UserRecord, task_id: int, data: dict) -> CaseRecord:
     """Validate the form, complete the task and run the process on; a conflict changes nothing."""
     with transaction(session):
-        task = _open_task(session, task_id, actor, clock())
-        permissions.require_task_work(actor, task, clock())
-        if task.assignee_id not in (None, actor.id):
-            raise Conflict(f"task '{task.element_id}' is claimed by someone else", element=task.element_id)
-        case = task.case
-        if case.status == CaseStatus.ERROR:
-            raise InvalidState("the case is stopped on an error; an operator must retry it first",
-                               element=case.error_element)
-        version = case.process_version
-        schema = json.loads(version.files[task.form_file])
-        data = with_defaults(schema, data)
-        validate_form(schema, data, element=task.element_id)
-        workflow = load_state(version.spec, case.workflow_state)
-        props = _task_properties(workflow, task)
-        now = clock()
-        _lock_case(session, case)
-        task.status, task.completed_at, task.completed_by_id = TaskStatus.COMPLETED, now, actor.id
-        task.assignee_id = actor.id
-        join_staff(session, case.id, actor, now)
-        session.add(FormSubmissionRecord(case_id=case.id, task_id=task.id, form_id=task.form_file,
-                                         form_version=version.content_hash, data=data,
-                                         submitted_by_id=actor.id, submitted_at=now))
-        audit.record(session, clock, actor, "task.completed", case_id=case.id, task_id=task.id,
-                     element=task.element_id, name=task.name)
-        step_data = _workflow_data(data, props)
-        if props.get(RECORD_PROPERTY):
-            context = RecordContext(session, clock, actor, case, task, version)
-            step_data.update(write_record(context, props[RECORD_PROPERTY], data))
-        advance(session, clock, actor, case, workflow,
-                 lambda: complete_user_task(workflow, task.spiff_task_id, step_data))
+        with session.no_autoflush:  # load and run: nothing is written (or locked) while the scripts run
+            task = _open_task(session, task_id, actor, clock())
+            permissions.require_task_work(actor, task, clock())
+            if task.assignee_id not in (None, actor.id):
+                raise Conflict(f"task '{task.element_id}' is claimed by someone else", element=task.element_id)
+            case = task.case
+            if case.status == CaseStatus.ERROR:
+                raise InvalidState("the case is stopped on an error; an operator must retry it first",
+                                   element=case.error_element)
+            version = case.process_version
+            schema = json.loads(version.files[task.form_file])
+            data = with_defaults(schema, data)
+            validate_form(schema, data, element=task.element_id)
+            workflow = load_state(version.spec, case.workflow_state)
+            props = _task_properties(workflow, task)
+            step_data = _workflow_data(data, props)
+            if props.get(RECORD_PROPERTY):  # its rows wait, with reserved ids, until the step has run
+                context = RecordContext(session, clock, actor, case, task, version)
+                step_data.update(write_record(context, props[RECORD_PROPERTY], data))
+            failure = run_step(clock, workflow, lambda: complete_user_task(workflow, task.spiff_task_id, step_data))
+            _lock_case(session, case)  # the first write: of two racers the second fails here
+            now = clock()  # the case row is flushed once, by record_step, so its version moves by one
+            task.status, task.completed_at, task.completed_by_id = TaskStatus.COMPLETED, now, actor.id
+            task.assignee_id = actor.id
+            join_staff(session, case.id, actor, now)
+            session.add(FormSubmissionRecord(case_id=case.id, task_id=task.id, form_id=task.form_file,
+                                             form_version=version.content_hash, data=data,
+                                             submitted_by_id=actor.id, submitted_at=now))
+            discard_drafts(session, task.id)  # the answers are stored now: nobody's unsent input is kept
+            audit.record(session, clock, actor, "task.completed", case_id=case.id, task_id=task.id,
+                         element=task.element_id, name=task.name)
+        record_step(session, clock, actor, case, workflow, failure)
     return case
 
 
@@ -179,10 +184,11 @@ def retry_case(session: Session, clock: Clock, actor: UserRecord, case_id: int) 
         if case.status != CaseStatus.ERROR:
             raise InvalidState("the case is not in the error state", element=case.reference)
         workflow = load_state(case.process_version.spec, case.workflow_state)
+        failure = run_step(clock, workflow, lambda: retry_failed_tasks(workflow))
         audit.record(session, clock, actor, "case.retried", case_id=case.id, element=case.error_element)
         resolve_incidents(session, clock, actor, case.id)
         case.timer_attempts = 0
-        advance(session, clock, actor, case, workflow, lambda: retry_failed_tasks(workflow))
+        record_step(session, clock, actor, case, workflow, failure)
     return case
 
 
@@ -207,17 +213,36 @@ def load_case_for_update(session: Session, clock: Clock, actor: UserRecord, case
 
 
 def advance(session, clock, actor, case, workflow, step, *, raise_failure: bool = False) -> None:
-    """Run one engine step and project its outcome onto the case and task rows.
+    """Run one engine step, then project its outcome onto the case and task rows.
 
     A failing step stops the case in the error state, unless `raise_failure` asks the caller (the
     timer scheduler, which retries with backoff) to handle it; nothing has been written then.
+    Callers must not have written before (see `run_step`).
+    """
+    failure = run_step(clock, workflow, step)
+    if failure is not None and raise_failure:
+        raise failure
+    record_step(session, clock, actor, case, workflow, failure)
+
+
+def run_step(clock: Clock, workflow, step) -> StepFailed | None:
+    """Run one engine step (the process's scripts, conditions and decisions) and say how it failed, if it did.
+
+    Load, run, then write: a command runs this before its first write, so that on SQLite no
+    transaction holds the database's write lock while user-supplied code runs (in the sandbox, up
+    to its deadline); a slow step makes one command slow, never the whole municipality.
     """
     try:
         with engine_time(clock):
             step()
     except StepFailed as failure:
-        if raise_failure:
-            raise
+        return failure
+    return None
+
+
+def record_step(session, clock, actor, case, workflow, failure: StepFailed | None) -> None:
+    """Project a step's outcome onto the case and task rows: its error state, or where the process now waits."""
+    if failure is not None:
         case.status = CaseStatus.ERROR
         case.error_element = failure.element
         case.error_message = failure.message
@@ -258,6 +283,7 @@ def _sync_tasks(session: Session, clock: Clock, case: CaseRecord, workflow) -> N
     for row in open_rows:
         if row.spiff_task_id not in ready:  # withdrawn by the process, e.g. an interrupting event
             row.status, row.completed_at = TaskStatus.CANCELLED, now
+            discard_drafts(session, row.id)
     known = {row.spiff_task_id for row in open_rows}
     for view in ready.values():
         if view.spiff_id in known:

@@ -12,11 +12,11 @@ from ..access import permissions
 from ..casefile.records import member_body
 from ..casefile.tables import AgendaItemRecord, CouncilDecisionRecord, CouncilMeetingRecord, SupportActionRecord
 from ..clock import Clock
-from ..db import transaction
+from ..db import reserve_id, transaction
 from ..errors import FieldError, FormInvalid, InvalidState, NotFound
 from ..models import CaseRecord, UserRecord
 from ..runtime.workflow import deliver_message
-from .cases import advance, load_case_for_update
+from .cases import load_case_for_update, record_step, run_step
 from .events import ActionInput, action_message, create_action, parse, start_of_day
 
 RISK_LEVELS = ("normal", "high", "urgent")
@@ -90,43 +90,45 @@ def record_decision(session: Session, clock: Clock, actor: UserRecord, meeting_i
     """Record the council's decision on one tabled case; the case moves on and its actions start."""
     values = parse(DecisionInput(), data, "council_decision")
     with transaction(session):
-        permissions.require_council_work(actor)
-        item = session.scalar(select(AgendaItemRecord).where(AgendaItemRecord.meeting_id == meeting_id,
-                                                             AgendaItemRecord.case_id == case_id))
-        if item is None:
-            raise NotFound("the case is not on this meeting's agenda", element=str(case_id))
-        if item.decision_id is not None:
-            raise InvalidState("the council already recorded its decision on this case at this meeting",
-                               element=str(case_id))
-        meeting = item.meeting
-        if values["next_review_on"] < meeting.held_on:
-            raise FormInvalid([FieldError("next_review_on", "minimum", {"limit": meeting.held_on.isoformat()})],
-                              element="council_decision")
-        case, workflow = load_case_for_update(session, clock, actor, case_id, permissions.require_council_case)
-        lead = member_body(session, case.municipality_id, values["lead_body_id"], "lead_body_id",
-                           "council_decision")
-        revised = session.scalar(select(CouncilDecisionRecord.id).where(
-            CouncilDecisionRecord.case_id == case.id).limit(1)) is not None
-        decision = CouncilDecisionRecord(
-            meeting_id=meeting.id, case_id=case.id, situation=values["situation"], risk=values["risk"],
-            plan=values["plan"], lead_body_id=lead.id, key_person=values["key_person"],
-            next_review_on=values["next_review_on"], recorded_by_id=actor.id, recorded_at=clock())
-        session.add(decision)
-        session.flush()
-        item.decision_id = decision.id
-        actions = [_numbered(index, lambda a=a: create_action(session, clock, actor, case, a, decision.id))
-                   for index, a in enumerate(values["actions"])]
-        audit.record(session, clock, actor, "council.decided", case_id=case.id, meeting=meeting.id,
-                     decision=decision.id, actions=len(actions))
-        payload = {"decision_id": decision.id, "plan_revised": revised,
-                   "next_review_at": start_of_day(values["next_review_on"]).isoformat()}
+        with session.no_autoflush:  # rows wait, with reserved ids, until the step has run
+            permissions.require_council_work(actor)
+            item = session.scalar(select(AgendaItemRecord).where(AgendaItemRecord.meeting_id == meeting_id,
+                                                                 AgendaItemRecord.case_id == case_id))
+            if item is None:
+                raise NotFound("the case is not on this meeting's agenda", element=str(case_id))
+            if item.decision_id is not None:
+                raise InvalidState("the council already recorded its decision on this case at this meeting",
+                                   element=str(case_id))
+            meeting = item.meeting
+            if values["next_review_on"] < meeting.held_on:
+                raise FormInvalid([FieldError("next_review_on", "minimum", {"limit": meeting.held_on.isoformat()})],
+                                  element="council_decision")
+            case, workflow = load_case_for_update(session, clock, actor, case_id, permissions.require_council_case)
+            lead = member_body(session, case.municipality_id, values["lead_body_id"], "lead_body_id",
+                               "council_decision")
+            revised = session.scalar(select(CouncilDecisionRecord.id).where(
+                CouncilDecisionRecord.case_id == case.id).limit(1)) is not None
+            decision = CouncilDecisionRecord(
+                id=reserve_id(session, CouncilDecisionRecord), meeting_id=meeting.id, case_id=case.id,
+                situation=values["situation"], risk=values["risk"],
+                plan=values["plan"], lead_body_id=lead.id, key_person=values["key_person"],
+                next_review_on=values["next_review_on"], recorded_by_id=actor.id, recorded_at=clock())
+            session.add(decision)
+            item.decision_id = decision.id
+            actions = [_numbered(index, lambda a=a: create_action(session, clock, actor, case, a, decision.id))
+                       for index, a in enumerate(values["actions"])]
+            audit.record(session, clock, actor, "council.decided", case_id=case.id, meeting=meeting.id,
+                         decision=decision.id, actions=len(actions))
+            payload = {"decision_id": decision.id, "plan_revised": revised,
+                       "next_review_at": start_of_day(values["next_review_on"]).isoformat()}
 
-        def step():
-            deliver_message(workflow, "council_decision", payload)
-            for action in actions:
-                deliver_message(workflow, "support_action_added", action_message(action))
+            def step():
+                deliver_message(workflow, "council_decision", payload)
+                for action in actions:
+                    deliver_message(workflow, "support_action_added", action_message(action))
 
-        advance(session, clock, actor, case, workflow, step)
+            failure = run_step(clock, workflow, step)
+        record_step(session, clock, actor, case, workflow, failure)
     return decision
 
 

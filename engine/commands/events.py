@@ -18,11 +18,11 @@ from ..casefile.tables import (
     SupportActionRecord,
 )
 from ..clock import DEFAULT_ZONE, Clock
-from ..db import transaction
+from ..db import reserve_id, transaction
 from ..errors import FieldError, FormInvalid, InvalidState, NotFound
 from ..models import CaseRecord, CaseStatus, ProcessVersionRecord, UserRecord
 from ..runtime.workflow import deliver_message, fire_timers, load_state
-from .cases import advance, load_case_for_update, start_case
+from .cases import advance, load_case_for_update, record_step, run_step, start_case
 from .versions import live_version
 
 ZONE = ZoneInfo(DEFAULT_ZONE)
@@ -99,11 +99,10 @@ def create_action(session: Session, clock: Clock, actor: UserRecord, case: CaseR
                        "owner_body_id", "support_action")
     now = clock()
     due = end_of_day(values["due_on"]) if values.get("due_on") else now + timedelta(days=kind.service_days)
-    action = SupportActionRecord(case_id=case.id, action_type_id=kind.id, owner_body_id=body.id,
+    action = SupportActionRecord(id=reserve_id(session, SupportActionRecord), case_id=case.id, action_type_id=kind.id, owner_body_id=body.id,
                                  decision_id=decision_id, status=ActionStatus.PROPOSED, note=values.get("note"),
                                  due_at=due, created_by_id=actor.id, created_at=now)
     session.add(action)
-    session.flush()
     basis, consent_id = sharing_basis(session, case.id, body.id)
     disclose(session, clock, actor, case.id, body.name, basis, consent_id=consent_id, action_id=action.id,
              reason=kind.name)
@@ -122,10 +121,12 @@ def add_support_action(session: Session, clock: Clock, actor: UserRecord, case_i
     """Add an action from the catalogue to a running case at any time; its owner body is asked to accept."""
     values = parse(ActionInput(), data, "support_action")
     with transaction(session):
-        case, workflow = load_case_for_update(session, clock, actor, case_id, permissions.require_case_coordination)
-        action = create_action(session, clock, actor, case, values)
-        advance(session, clock, actor, case, workflow,
-                lambda: deliver_message(workflow, "support_action_added", action_message(action)))
+        with session.no_autoflush:  # the action waits, with a reserved id, until the step has run
+            case, workflow = load_case_for_update(session, clock, actor, case_id, permissions.require_case_coordination)
+            action = create_action(session, clock, actor, case, values)
+            failure = run_step(clock, workflow,
+                               lambda: deliver_message(workflow, "support_action_added", action_message(action)))
+        record_step(session, clock, actor, case, workflow, failure)
     return action
 
 
@@ -139,10 +140,11 @@ def withdraw_consent(session: Session, clock: Clock, actor: UserRecord, consent_
         case, workflow = load_case_for_update(session, clock, actor, consent.case_id, permissions.require_case_coordination)
         if consent.decision != "given" or consent.withdrawn_at is not None:
             raise InvalidState("this consent is not in force", element=str(consent_id))
+        failure = run_step(clock, workflow,
+                           lambda: deliver_message(workflow, "consent_withdrawn", {"consent_id": consent.id}))
         consent.withdrawn_at = clock()
         audit.record(session, clock, actor, "consent.withdrawn", case_id=case.id, consent=consent.id)
-        advance(session, clock, actor, case, workflow,
-                lambda: deliver_message(workflow, "consent_withdrawn", {"consent_id": consent.id}))
+        record_step(session, clock, actor, case, workflow, failure)
     return consent
 
 
@@ -150,9 +152,10 @@ def request_review(session: Session, clock: Clock, actor: UserRecord, case_id: i
     """Bring the next follow-up review forward to now."""
     with transaction(session):
         case, workflow = load_case_for_update(session, clock, actor, case_id, permissions.require_case_coordination)
+        failure = run_step(clock, workflow,
+                           lambda: deliver_message(workflow, "review_requested", {"requested_by": actor.id}))
         audit.record(session, clock, actor, "review.requested", case_id=case.id)
-        advance(session, clock, actor, case, workflow,
-                lambda: deliver_message(workflow, "review_requested", {"requested_by": actor.id}))
+        record_step(session, clock, actor, case, workflow, failure)
     return case
 
 

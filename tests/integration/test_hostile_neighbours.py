@@ -12,7 +12,8 @@ from sqlalchemy import select
 from tsunagu.engine.access.security import LoginOutcome, check_password
 from tsunagu.engine.commands import cases
 from tsunagu.engine.commands.scheduler import TimerPolicy, run_pass
-from tsunagu.engine.models import CaseRecord, CaseStatus, TaskRecord, TaskStatus, UserRecord
+from tsunagu.engine.models import CaseRecord, CaseStatus, ProcessVersionRecord, TaskRecord, TaskStatus, UserRecord
+from tsunagu.engine.runtime import workers
 from tsunagu.engine.ops.tables import IncidentRecord
 
 from .hostile import diagram, smuggle
@@ -93,3 +94,67 @@ def test_the_healthy_timer_fires_and_the_hostile_one_becomes_an_incident(
     assert hostile_case.status == CaseStatus.ERROR and hostile_case.error_element == "step"
     incident = session.scalar(select(IncidentRecord).where(IncidentRecord.case_id == evil.id))
     assert incident is not None and incident.element == "step"
+
+
+@pytest.fixture
+def patient_sandbox():
+    """Limits generous enough that a hostile script runs for seconds before it is stopped."""
+    workers.configure(workers.Limits(cpu_s=3.0, wall_s=4.0))
+    yield
+    workers.configure(None)
+
+
+def _script_first(script: str) -> dict[str, str]:
+    # The template with its script moved before the first user task: starting a case runs it.
+    files = diagram("script", script)
+    bpmn = files["hostile.bpmn"]
+    for old, new in (('id="f1" sourceRef="start" targetRef="ask"', 'id="f1" sourceRef="start" targetRef="step"'),
+                     ('id="f2" sourceRef="ask" targetRef="step"', 'id="f2" sourceRef="ask" targetRef="after"'),
+                     ('id="f3" sourceRef="step" targetRef="after"', 'id="f3" sourceRef="step" targetRef="ask"')):
+        assert old in bpmn
+        bpmn = bpmn.replace(old, new)
+    files["hostile.bpmn"] = bpmn
+    return files
+
+
+@pytest.mark.parametrize("command", ["complete a task", "start a case"])
+def test_no_write_lock_is_held_while_a_script_runs_so_other_commands_commit_at_once(
+        session_factory, session, clock, caseworker, patient_sandbox, command):
+    # Load, run, then write: the hostile command writes nothing until its script has run (3 s of
+    # CPU here), so on SQLite another command's commit does not queue behind its write lock.
+    good = cases.start_case(session, clock, caseworker,
+                            smuggle(session, clock, diagram("script", "total = value + 1"), 4), "good")
+    good_task = _open_task(session, good.id).id
+    if command == "start a case":
+        evil_version_id = smuggle(session, clock, _script_first(CAUGHT_TIMEOUT), 3).id
+    else:
+        evil = cases.start_case(session, clock, caseworker, smuggle(session, clock, diagram("script", CAUGHT_TIMEOUT), 3),
+                                "evil")
+        evil_task = _open_task(session, evil.id).id
+    worker_id = caseworker.id
+    outcome = {}
+
+    def run_hostile():
+        with session_factory() as own:
+            actor = own.get(UserRecord, worker_id)
+            if command == "start a case":
+                version = own.get(ProcessVersionRecord, evil_version_id)
+                outcome["evil"] = cases.start_case(own, clock, actor, version, "evil").status
+            else:
+                outcome["evil"] = cases.complete_task(own, clock, actor, evil_task, {"value": 1}).status
+
+    thread = threading.Thread(target=run_hostile)
+    started = time.monotonic()
+    thread.start()
+    time.sleep(0.5)  # the hostile script is running now
+    with session_factory() as other:
+        begun = time.monotonic()
+        actor = other.get(UserRecord, worker_id)
+        assert cases.complete_task(other, clock, actor, good_task, {"value": 1}).status == CaseStatus.RUNNING
+        command_s = time.monotonic() - begun
+    hostile_still_running = thread.is_alive()
+    thread.join(timeout=15)
+    assert hostile_still_running, "the hostile script must still have been running when the other command ended"
+    assert command_s < 1.0
+    assert outcome["evil"] == CaseStatus.ERROR
+    assert time.monotonic() - started >= 3.0
