@@ -79,6 +79,10 @@ class MunicipalityRecord(Base):
     # factor for every staff member); administrators always need one.
     require_second_factor: Mapped[bool] = mapped_column(default=False)
     idle_minutes: Mapped[int | None]  # None: the installation's TSUNAGU_SESSION_MINUTES
+    # After closure, consent-, council- and lead-body-based access ends this many days later.
+    closure_grace_days: Mapped[int] = mapped_column(default=30, server_default="30")
+    # Council members read a meeting's tabled papers from the tabling until this many days after it.
+    council_window_days: Mapped[int] = mapped_column(default=30, server_default="30")
 
 
 class UserRecord(Base):
@@ -221,6 +225,10 @@ class CaseRecord(Base):
     error_element: Mapped[str | None] = mapped_column(String(200))
     error_message: Mapped[str | None] = mapped_column(Text)
     error_line: Mapped[int | None]
+    # After a withdrawal of consent the person's case may go on only as council business (Arts. 16, 18):
+    # from this moment sharing rests on the council basis alone, with the person's wishes on record.
+    secrecy_since: Mapped[datetime | None]
+    secrecy_wishes: Mapped[str | None] = mapped_column(Text)
 
     process_version: Mapped[ProcessVersionRecord] = relationship(lazy="joined")
     created_by: Mapped[UserRecord] = relationship(foreign_keys=[created_by_id])

@@ -100,12 +100,20 @@ class DisclosureRecord(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     recipient: Mapped[str] = mapped_column(String(300))
-    basis: Mapped[str] = mapped_column(String(32))  # consent, council, life_protection, statute
+    # consent, council (Act Art. 16), life_protection, statute (named), internal (Art. 69(2)(ii)),
+    # public_body (Art. 69(2)(iii)): see engine.casefile.sharing
+    basis: Mapped[str] = mapped_column(String(32))
+    purpose: Mapped[str | None] = mapped_column(String(32))  # what the data went for (a consent purpose)
+    statute: Mapped[str | None] = mapped_column(String(200))  # the law named by a 'statute' basis
     consent_id: Mapped[int | None] = mapped_column(ForeignKey("consents.id"))
     action_id: Mapped[int | None] = mapped_column(ForeignKey("support_actions.id"))
     reason: Mapped[str | None] = mapped_column(Text)
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     recorded_at: Mapped[datetime]
+    # An emergency (life_protection) disclosure is reviewed afterwards by a supervisor.
+    reviewed_at: Mapped[datetime | None]
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    review_note: Mapped[str | None] = mapped_column(Text)
 
     # Never read (lazy="raise"): a command's rows are written together after its step has run, and
     # these tell the unit of work which rows must be inserted first; a bare foreign key does not.
@@ -172,6 +180,8 @@ class CouncilMeetingRecord(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     municipality_id: Mapped[int] = mapped_column(ForeignKey("municipalities.id"), index=True)
+    # The council the meeting belongs to (a joint council's meetings reach members of every municipality in it).
+    council_id: Mapped[int | None] = mapped_column(ForeignKey("councils.id"), index=True)
     title: Mapped[str] = mapped_column(String(200))
     held_on: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime]
@@ -224,6 +234,36 @@ class CaseStaffRecord(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
     since: Mapped[datetime]
+
+
+class AgendaAttendeeRecord(Base):
+    """A body chosen to attend the deliberation of one tabled case; without any, the meeting's bodies attend."""
+
+    __tablename__ = "agenda_attendees"
+
+    agenda_item_id: Mapped[int] = mapped_column(ForeignKey("agenda_items.id"), primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), primary_key=True)
+
+
+class TeamRecord(Base):
+    """A team of municipal staff: its supervisors read the cases its caseworkers work (basis 'supervision')."""
+
+    __tablename__ = "teams"
+    __table_args__ = (UniqueConstraint("municipality_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipalities.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+
+
+class TeamMemberRecord(Base):
+    __tablename__ = "team_members"
+
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
+    supervises: Mapped[bool] = mapped_column(default=False)  # a supervisor of the team, not a member worked for
 
 
 class MeetingBodyRecord(Base):

@@ -55,3 +55,42 @@ def test_versions_deployed_before_municipal_deployment_become_numbered_template_
     assert [(r["process_id"], r["version_number"], r["municipality_id"]) for r in rows] == [
         ("a", 1, None), ("a", 2, None), ("b", 1, None)]
     assert {r["activated_at"] for r in rows} == {deployed}
+
+
+def test_rebuilding_tables_other_rows_refer_to_keeps_every_reference_down_and_up(
+        database_url, engine, session, municipality):
+    # A meeting with an attending body: rebuilding council_meetings (0005, 0006) must not trip on it.
+    from datetime import date
+
+    from tsunagu.engine.casefile.governance import CouncilMunicipalityRecord, CouncilRecord
+    from tsunagu.engine.casefile.tables import CouncilMeetingRecord, OrganisationKind, OrganisationRecord
+
+    session.add(OrganisationRecord(municipality_id=municipality.id, name="社協", kind=OrganisationKind.MEMBER_BODY))
+    record = CouncilRecord(name="協議会", established_on=date(2025, 4, 1))
+    session.add(record)
+    session.flush()
+    session.add(CouncilMunicipalityRecord(council_id=record.id, municipality_id=municipality.id))
+    session.commit()
+    council = record.id
+    config = _alembic(database_url)
+    session.close()
+    engine.dispose()
+    command.downgrade(config, "0004")
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO council_meetings (municipality_id, title, held_on, created_at) "
+                                "VALUES (:m, 'old', '2026-01-10', '2026-01-01 00:00:00')"), {"m": municipality.id})
+        meeting = connection.execute(text("SELECT max(id) FROM council_meetings")).scalar()
+        body = connection.execute(text("SELECT min(id) FROM organisations WHERE municipality_id = :m"),
+                                  {"m": municipality.id}).scalar()
+        connection.execute(text("INSERT INTO meeting_bodies (meeting_id, organisation_id) VALUES (:m, :o)"),
+                           {"m": meeting, "o": body})
+    engine.dispose()
+
+    command.upgrade(config, "head")
+
+    with engine.connect() as connection:
+        belongs = connection.execute(select(CouncilMeetingRecord.council_id)).scalar()
+        attending = connection.execute(text("SELECT count(*) FROM meeting_bodies")).scalar()
+        if connection.dialect.name == "sqlite":
+            assert connection.execute(text("PRAGMA foreign_key_check")).all() == []
+    assert belongs == council and attending == 1  # the meeting now belongs to its municipality's council
