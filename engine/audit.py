@@ -1,6 +1,8 @@
 """The audit trail: every command and every case read leaves a row, in the same transaction."""
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -9,7 +11,7 @@ from .models import AuditRecord, UserRecord
 
 
 def record(session: Session, clock: Clock, actor: UserRecord | None, action: str, *,
-           case_id: int | None = None, task_id: int | None = None, **detail) -> AuditRecord:
+           case_id: int | None = None, task_id: int | None = None, **detail: Any) -> AuditRecord:
     """Add an audit row to the current transaction.
 
     The row belongs to the actor's municipality, or, for the command line (no actor), to the one a

@@ -1,7 +1,7 @@
 """Time as the engine sees it: always timezone-aware, and replaceable in tests."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Callable
 from zoneinfo import ZoneInfo
 
@@ -27,7 +27,7 @@ class FixedClock:
     def __call__(self) -> datetime:
         return self.now
 
-    def advance(self, delta) -> datetime:
+    def advance(self, delta: timedelta) -> datetime:
         self.now = self.now + delta
         return self.now
 

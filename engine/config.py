@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from .clock import DEFAULT_ZONE
@@ -92,12 +94,12 @@ class Settings:
     script_workers: int = field(default=4, metadata={"env": "TSUNAGU_SCRIPT_WORKERS", "parse": _parse_int})
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> "Settings":
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
         """Build settings from the environment, then apply explicit overrides (tests, CLI flags)."""
-        environ = os.environ if environ is None else environ
-        values = {}
+        source: Mapping[str, str] = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
         for f in fields(cls):
-            raw = environ.get(f.metadata["env"])
+            raw = source.get(f.metadata["env"])
             if raw is None:
                 continue
             parse = f.metadata.get("parse")

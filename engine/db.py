@@ -1,25 +1,30 @@
 """Database wiring outside Flask: engines with the right pragmas, sessions, transactions, migrations."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from .errors import Conflict
 
+if TYPE_CHECKING:
+    from .models import Base
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
-def engine_options(url: str, busy_ms: int = 10000) -> dict:
+def engine_options(url: str, busy_ms: int = 10000) -> dict[str, Any]:
     """Options for `create_engine` (and Flask-SQLAlchemy) suited to the database in `url`."""
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": busy_ms / 1000, "check_same_thread": False}}
@@ -31,7 +36,7 @@ def configure_engine(engine: Engine) -> Engine:
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_connection, _record):
+        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             if engine.url.database not in (None, "", ":memory:"):
@@ -60,10 +65,11 @@ def holds_write_lock(session: Session) -> bool:
     """
     if session.get_bind().dialect.name != "sqlite":
         return False
-    return bool(session.connection().connection.dbapi_connection.in_transaction)
+    raw = session.connection().connection.dbapi_connection
+    return raw is not None and bool(getattr(raw, "in_transaction", False))
 
 
-def reserve_id(session: Session, record: type) -> int:
+def reserve_id(session: Session, record: type[Base]) -> int:
     """A fresh id for a row of `record`'s table, taken now but inserted later, like PostgreSQL's nextval.
 
     Commands reserve the ids the process needs before they run its scripts and write afterwards, so
@@ -71,7 +77,7 @@ def reserve_id(session: Session, record: type) -> int:
     every insert respects; the reservation is its own short write, committed at once, unless this
     session is already writing (then it joins that transaction, which holds the lock anyway).
     """
-    table = record.__tablename__
+    table = str(record.__tablename__)
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
         return int(session.scalar(text("SELECT nextval(pg_get_serial_sequence(:t, 'id'))"), {"t": table}))
@@ -82,7 +88,7 @@ def reserve_id(session: Session, record: type) -> int:
         return _bump_sqlite_sequence(own, table)
 
 
-def _bump_sqlite_sequence(connection, table: str) -> int:
+def _bump_sqlite_sequence(connection: Connection, table: str) -> int:
     # The table name comes from our own models, never from input.
     highest = f"(SELECT coalesce(max(id), 0) FROM {table})"  # noqa: S608
     taken = connection.execute(text(
@@ -91,7 +97,7 @@ def _bump_sqlite_sequence(connection, table: str) -> int:
     if taken is None:
         taken = connection.execute(text(
             f"INSERT INTO sqlite_sequence (name, seq) SELECT :t, {highest} + 1 RETURNING seq"),  # noqa: S608
-            {"t": table}).scalar()
+            {"t": table}).scalar_one()
     return int(taken)
 
 
@@ -101,7 +107,7 @@ def _is_lock_error(exc: OperationalError) -> bool:
 
 
 @contextmanager
-def transaction(session: Session):
+def transaction(session: Session) -> Iterator[Session]:
     """One command, one transaction: commit if the block finishes, roll back on any error.
 
     A concurrent writer that got there first surfaces as `Conflict`, never as a half-write.

@@ -1,7 +1,9 @@
 """Domain exceptions: each carries a stable snake_case code and the element or field it concerns."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
 
 
 class TsunaguError(Exception):
@@ -9,15 +11,15 @@ class TsunaguError(Exception):
 
     code = "tsunagu_error"
 
-    def __init__(self, message: str, *, element: str | None = None, **details):
+    def __init__(self, message: str, *, element: str | None = None, **details: Any) -> None:
         super().__init__(message)
         self.message = message
         self.element = element
         self.details = details
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """Describe the error for an API response or a log line."""
-        body = {"code": self.code, "message": self.message}
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.element:
             body["element"] = self.element
         body.update({k: v for k, v in self.details.items() if v is not None})
@@ -83,7 +85,8 @@ class FieldError:
 
     field: str
     code: str
-    params: dict = field(default_factory=dict)
+    # `dataclasses.field`, because the attribute `field` above shadows the bare name for type checkers
+    params: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 class FormInvalid(TsunaguError):
@@ -93,7 +96,7 @@ class FormInvalid(TsunaguError):
         super().__init__("the submitted form has errors", element=element)
         self.errors = errors
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         body = super().to_dict()
         body["fields"] = [{"field": e.field, "code": e.code, **e.params} for e in self.errors]
         return body

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime, timezone
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -16,23 +17,24 @@ from sqlalchemy import (
     TypeDecorator,
     text,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[datetime]):
     """Store aware datetimes as UTC and always hand back aware datetimes (SQLite drops the zone)."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a timezone-aware column")
         return value.astimezone(timezone.utc)
 
-    def process_result_value(self, value, dialect):
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -63,7 +65,7 @@ class TaskStatus(str, enum.Enum):
     CANCELLED = "cancelled"
 
 
-def _enum(cls):
+def _enum(cls: type[enum.Enum]) -> Enum:
     return Enum(cls, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
 
 
@@ -186,7 +188,7 @@ class ProcessVersionRecord(Base):
     version_number: Mapped[int] = mapped_column(default=1)  # 1, 2, ... per process and scope
     name: Mapped[str] = mapped_column(String(300))
     content_hash: Mapped[str] = mapped_column(String(64))
-    files: Mapped[dict]  # file name -> text, exactly as deployed
+    files: Mapped[dict[str, str]] = mapped_column(JSON)  # file name -> text, exactly as deployed
     spec: Mapped[str] = mapped_column(Text)  # SpiffWorkflow's serialization of the parsed specs
     deployed_at: Mapped[datetime]
     # The live version of a scope is the one activated last (deploying an older version again re-activates it).
@@ -318,7 +320,7 @@ class FormSubmissionRecord(Base):
     task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"), unique=True)  # None: a referral
     form_id: Mapped[str] = mapped_column(String(300))
     form_version: Mapped[str] = mapped_column(String(64))
-    data: Mapped[dict]
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
     submitted_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     submitted_at: Mapped[datetime]
 
@@ -341,6 +343,6 @@ class AuditRecord(Base):
     action: Mapped[str] = mapped_column(String(64))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
-    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     actor: Mapped[UserRecord | None] = relationship()

@@ -24,7 +24,7 @@ ACCESS_ACTIONS = ("case.viewed", "case.view_refused", "task.viewed", "task.view_
 def access_log(session: Session, clock: Clock, user: UserRecord, case_id: int) -> tuple[CaseRecord, list[AuditRecord]]:
     """`who_accessed` together with the case it is about, for the access-log page."""
     rows = who_accessed(session, clock, user, case_id)
-    return session.get(CaseRecord, case_id), rows
+    return session.get_one(CaseRecord, case_id), rows
 
 
 def who_accessed(session: Session, clock: Clock, user: UserRecord, case_id: int) -> list[AuditRecord]:

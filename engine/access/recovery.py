@@ -1,9 +1,11 @@
 """Recovery codes: ten one-time codes that stand in for the second factor when the phone is lost."""
 from __future__ import annotations
 
+from typing import Any, cast
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from .. import audit
@@ -59,8 +61,9 @@ def redeem_recovery_code(session: Session, clock: Clock, user: UserRecord, code:
         except (VerificationError, InvalidHashError):
             continue
         # Conditional, so two sign-ins racing with the same code cannot both use it.
-        used = session.execute(update(RecoveryCodeRecord).where(
-            RecoveryCodeRecord.id == row.id, RecoveryCodeRecord.used_at.is_(None)).values(used_at=clock()))
+        # An UPDATE without RETURNING gives a CursorResult, which `Session.execute`'s typing does not say.
+        used = cast(CursorResult[Any], session.execute(update(RecoveryCodeRecord).where(
+            RecoveryCodeRecord.id == row.id, RecoveryCodeRecord.used_at.is_(None)).values(used_at=clock())))
         if used.rowcount != 1:
             return None
         left = len(rows) - 1

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import pyotp
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
 
 from .. import audit
@@ -55,7 +56,7 @@ def check_password(session: Session, clock: Clock, username: str, password: str)
         if user is not None and user.locked_until is not None and user.locked_until > clock():
             audit.record(session, clock, user, "login.locked")
             return LoginResult(LoginOutcome.LOCKED)
-        if not matches or not user.active:
+        if user is None or not matches or not user.active:
             if user is None:
                 audit.record(session, clock, None, "login.failed",
                              username="".join(c for c in username[:80] if c.isprintable()))
@@ -96,9 +97,11 @@ def check_totp(session: Session, clock: Clock, user_id: int, code: str) -> Login
         return LoginResult(LoginOutcome.OK, user)
 
 
-def _accepted_step(user: UserRecord, code: str, now) -> int | None:
+def _accepted_step(user: UserRecord, code: str, now: datetime) -> int | None:
     """The time step the code belongs to (now, or one step either side for clock drift), if it was not
     used before: a code seen by a shoulder-surfer or a proxy log cannot sign in a second time."""
+    if user.totp_secret is None:  # enrolment never started: no code can match
+        return None
     totp = pyotp.TOTP(user.totp_secret)
     current = totp.timecode(now)
     for step in (current - 1, current, current + 1):
@@ -109,11 +112,11 @@ def _accepted_step(user: UserRecord, code: str, now) -> int | None:
     return None
 
 
-def _unlocked(clock: Clock):
+def _unlocked(clock: Clock) -> ColumnElement[bool]:
     return or_(UserRecord.locked_until.is_(None), UserRecord.locked_until <= clock())
 
 
-def _update_unlocked(session: Session, clock: Clock, user: UserRecord, **values) -> int | None:
+def _update_unlocked(session: Session, clock: Clock, user: UserRecord, **values: Any) -> int | None:
     """One conditional UPDATE of the user's row unless it is locked: the database, not an earlier read,
     decides, so parallel attempts are counted one after the other. Returns the failure count, or None."""
     statement = (update(UserRecord).where(UserRecord.id == user.id, _unlocked(clock)).values(**values)

@@ -17,7 +17,7 @@ from ..clock import Clock
 from ..db import transaction
 from ..errors import FieldError, FormInvalid, NotFound
 from ..models import UserRecord
-from .checks import Checks, owned, record_change, record_id
+from .checks import Checks, checked, owned, record_change, record_id
 from .organisations import require_member_body
 
 CODE = re.compile(r"[a-z0-9_]{1,64}")
@@ -29,13 +29,14 @@ def list_action_types(session: Session, actor: UserRecord | None,
     """The whole catalogue with each type's default owner body, active types first, in one query."""
     permissions.require_municipal_admin(actor, municipality_id)
     owner = aliased(OrganisationRecord)
-    return [tuple(row) for row in session.execute(
+    return [(kind, body) for kind, body in session.execute(
         select(ActionTypeRecord, owner).outerjoin(owner, owner.id == ActionTypeRecord.default_owner_body_id)
         .where(ActionTypeRecord.municipality_id == municipality_id)
         .order_by(ActionTypeRecord.active.desc(), ActionTypeRecord.code))]
 
 
-def get_action_type(session: Session, actor: UserRecord | None, municipality_id: int, action_type_id) -> ActionTypeRecord:
+def get_action_type(session: Session, actor: UserRecord | None, municipality_id: int,
+                    action_type_id: object) -> ActionTypeRecord:
     """One action type of the municipality; `NotFound` for another municipality's or none."""
     permissions.require_municipal_admin(actor, municipality_id)
     return owned(session, ActionTypeRecord, action_type_id, municipality_id, "action type")
@@ -50,18 +51,19 @@ def action_type_with_code(session: Session, municipality_id: int, code: str) -> 
     return kind
 
 
-def _check_name(checks: Checks, session: Session, municipality_id: int, name, own_id: int | None = None) -> str:
-    name = checks.text("name", name)
-    if name:
+def _check_name(checks: Checks, session: Session, municipality_id: int, name: object, own_id: int | None = None) -> str:
+    text = checks.text("name", name)
+    if text:
         taken = session.scalar(select(ActionTypeRecord.id).where(
             ActionTypeRecord.municipality_id == municipality_id,
-            func.lower(ActionTypeRecord.name) == name.lower()).limit(1))
+            func.lower(ActionTypeRecord.name) == text.lower()).limit(1))
         if taken is not None and taken != own_id:
             checks.fail("name", "name_taken")
-    return name
+    return text
 
 
-def _check_owner(checks: Checks, session: Session, municipality_id: int, owner_body_id) -> OrganisationRecord | None:
+def _check_owner(checks: Checks, session: Session, municipality_id: int,
+                 owner_body_id: object) -> OrganisationRecord | None:
     found = record_id(owner_body_id)
     if found is None and (owner_body_id is None or str(owner_body_id).strip() == ""):
         checks.fail("owner_body_id", "required")
@@ -73,38 +75,41 @@ def _check_owner(checks: Checks, session: Session, municipality_id: int, owner_b
     return body
 
 
-def add_action_type(session: Session, clock: Clock, actor: UserRecord | None, municipality_id: int, *, code, name,
-                    owner_body_id, service_days, operator: str | None = None) -> ActionTypeRecord:
+def add_action_type(session: Session, clock: Clock, actor: UserRecord | None, municipality_id: int, *, code: object,
+                    name: object, owner_body_id: object, service_days: object,
+                    operator: str | None = None) -> ActionTypeRecord:
     """Add a support action to the catalogue with its default owner body and service days; audited."""
     permissions.require_municipal_admin(actor, municipality_id)
     try:
         with transaction(session):
             checks = Checks()
-            code = code.strip() if isinstance(code, str) else ""
-            if not code:
+            new_code = code.strip() if isinstance(code, str) else ""
+            if not new_code:
                 checks.fail("code", "required")
-            elif not CODE.fullmatch(code):
+            elif not CODE.fullmatch(new_code):
                 checks.fail("code", "pattern", pattern=CODE.pattern)
             elif session.scalar(select(ActionTypeRecord.id).where(ActionTypeRecord.municipality_id == municipality_id,
-                                                                  ActionTypeRecord.code == code)) is not None:
+                                                                  ActionTypeRecord.code == new_code)) is not None:
                 checks.fail("code", "code_taken")
-            name = _check_name(checks, session, municipality_id, name)
-            owner = _check_owner(checks, session, municipality_id, owner_body_id)
-            days = checks.integer("service_days", service_days, *SERVICE_DAYS)
+            new_name = _check_name(checks, session, municipality_id, name)
+            maybe_owner = _check_owner(checks, session, municipality_id, owner_body_id)
+            maybe_days = checks.integer("service_days", service_days, *SERVICE_DAYS)
             checks.done("action_type")
-            kind = ActionTypeRecord(municipality_id=municipality_id, code=code, name=name,
+            owner, days = checked(maybe_owner), checked(maybe_days)
+            kind = ActionTypeRecord(municipality_id=municipality_id, code=new_code, name=new_name,
                                     default_owner_body_id=owner.id, service_days=days, active=True)
             session.add(kind)
             session.flush()
             record_change(session, clock, actor, "action_type.added", municipality_id, operator, action_type=kind.id,
-                          code=code, name=name, owner=owner.id, service_days=days)
+                          code=new_code, name=new_name, owner=owner.id, service_days=days)
     except IntegrityError as error:  # the same code added at the same moment by someone else
         raise FormInvalid([FieldError("code", "code_taken")], element="action_type") from error
     return kind
 
 
 def update_action_type(session: Session, clock: Clock, actor: UserRecord | None, municipality_id: int,
-                       action_type_id, *, name=None, owner_body_id=None, service_days=None,
+                       action_type_id: object, *, name: object = None, owner_body_id: object = None,
+                       service_days: object = None,
                        operator: str | None = None) -> ActionTypeRecord:
     """Rename an action type, change its default owner body or its service days (None keeps each); audited."""
     permissions.require_municipal_admin(actor, municipality_id)
@@ -113,9 +118,10 @@ def update_action_type(session: Session, clock: Clock, actor: UserRecord | None,
         checks = Checks()
         new_name = kind.name if name is None else _check_name(checks, session, municipality_id, name, kind.id)
         owner = None if owner_body_id is None else _check_owner(checks, session, municipality_id, owner_body_id)
-        days = kind.service_days if service_days is None else checks.integer("service_days", service_days,
-                                                                            *SERVICE_DAYS)
+        maybe_days = kind.service_days if service_days is None else checks.integer("service_days", service_days,
+                                                                                  *SERVICE_DAYS)
         checks.done("action_type")
+        days = checked(maybe_days)
         if new_name != kind.name:
             record_change(session, clock, actor, "action_type.renamed", municipality_id, operator,
                           action_type=kind.id, code=kind.code, old=kind.name, new=new_name)
@@ -132,7 +138,7 @@ def update_action_type(session: Session, clock: Clock, actor: UserRecord | None,
 
 
 def retire_action_type(session: Session, clock: Clock, actor: UserRecord | None, municipality_id: int,
-                       action_type_id, *, operator: str | None = None) -> ActionTypeRecord:
+                       action_type_id: object, *, operator: str | None = None) -> ActionTypeRecord:
     """Stop offering an action type for new actions; actions that use it keep it. Audited."""
     permissions.require_municipal_admin(actor, municipality_id)
     with transaction(session):
@@ -145,7 +151,7 @@ def retire_action_type(session: Session, clock: Clock, actor: UserRecord | None,
 
 
 def reactivate_action_type(session: Session, clock: Clock, actor: UserRecord | None, municipality_id: int,
-                           action_type_id, *, operator: str | None = None) -> ActionTypeRecord:
+                           action_type_id: object, *, operator: str | None = None) -> ActionTypeRecord:
     """Offer a retired action type again; its default owner body must still be an active member body."""
     permissions.require_municipal_admin(actor, municipality_id)
     with transaction(session):

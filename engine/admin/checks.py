@@ -6,6 +6,7 @@ at once; a record asked for by id is found only inside the municipality it is as
 from __future__ import annotations
 
 from datetime import date
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -24,10 +25,10 @@ class Checks:
     def __init__(self) -> None:
         self.errors: list[FieldError] = []
 
-    def fail(self, field: str, problem: str, **params) -> None:
+    def fail(self, field: str, problem: str, **params: Any) -> None:
         self.errors.append(FieldError(field, problem, params))
 
-    def text(self, field: str, value, limit: int = NAME_MAX_LENGTH) -> str:
+    def text(self, field: str, value: object, limit: int = NAME_MAX_LENGTH) -> str:
         """A required one-line text, trimmed; empty, too long or with control characters is an error
         (and "" is returned, so nothing is looked up by it)."""
         value = value.strip() if isinstance(value, str) else ""
@@ -41,7 +42,7 @@ class Checks:
             return value
         return ""
 
-    def integer(self, field: str, value, low: int, high: int) -> int | None:
+    def integer(self, field: str, value: object, low: int, high: int) -> int | None:
         """A whole number between `low` and `high`, given as an int or as digits."""
         if isinstance(value, str):
             value = value.strip()
@@ -64,7 +65,7 @@ class Checks:
             self.fail(field, "maximum", limit=high)
         return value
 
-    def day(self, field: str, value) -> date | None:
+    def day(self, field: str, value: object) -> date | None:
         """A date, given as a date or as YYYY-MM-DD."""
         if isinstance(value, date):
             return value
@@ -85,7 +86,14 @@ class Checks:
             raise FormInvalid(self.errors, element=element)
 
 
-def record_id(value) -> int | None:
+def checked(value: _T | None) -> _T:
+    """A value whose checks passed: a missing one was already reported as a field error, so None never gets here."""
+    if value is None:
+        raise AssertionError("a checked value is missing")
+    return value
+
+
+def record_id(value: object) -> int | None:
     """An id as a positive int within the database's range, or None when it cannot name a row."""
     if isinstance(value, str):
         value = value.strip()
@@ -95,7 +103,16 @@ def record_id(value) -> int | None:
     return value
 
 
-def owned(session: Session, model, row_id, municipality_id: int, what: str):
+class _Owned(Protocol):
+    @property
+    def municipality_id(self) -> int | None: ...
+
+
+_R = TypeVar("_R", bound=_Owned)
+_T = TypeVar("_T")
+
+
+def owned(session: Session, model: type[_R], row_id: object, municipality_id: int, what: str) -> _R:
     """The row of `model` with this id if it belongs to the municipality; `NotFound` alike otherwise."""
     found = record_id(row_id)
     row = session.get(model, found) if found is not None else None
@@ -105,7 +122,7 @@ def owned(session: Session, model, row_id, municipality_id: int, what: str):
 
 
 def record_change(session: Session, clock: Clock, actor: UserRecord | None, action: str, municipality_id: int,
-                  operator: str | None, **detail) -> None:
+                  operator: str | None, **detail: Any) -> None:
     """Audit an administrator's change; a command-line one names the operating-system account."""
     if actor is None:
         detail.update(via="cli", operator=operator)

@@ -7,6 +7,7 @@ An administrator manages the councils their municipality belongs to; meetings an
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -19,7 +20,7 @@ from ..clock import Clock
 from ..db import transaction
 from ..errors import InUse, NotFound
 from ..models import MunicipalityRecord, UserRecord
-from .checks import Checks, record_change, record_id
+from .checks import Checks, checked, record_change, record_id
 from .organisations import active_member_bodies, require_member_body
 
 MAX_JOINT = 30  # more founding municipalities than any joint council in Japan has
@@ -36,7 +37,7 @@ class CouncilView:
     candidates: list[OrganisationRecord]
 
 
-def split_codes(text) -> list[str]:
+def split_codes(text: object) -> list[str]:
     """Municipality codes typed in one field, separated by spaces or commas."""
     return [code for code in _SEPARATORS.split(text if isinstance(text, str) else "") if code]
 
@@ -56,13 +57,13 @@ def councils_of(session: Session, actor: UserRecord | None,
     return [(council, towns[council.id]) for council in councils]
 
 
-def _council(session: Session, municipality_id: int, council_id) -> CouncilRecord:
+def _council(session: Session, municipality_id: int, council_id: object) -> CouncilRecord:
     """A council the municipality belongs to; `NotFound` alike for another's council and for none."""
     found = record_id(council_id)
     belongs = found is not None and session.get(CouncilMunicipalityRecord, (found, municipality_id)) is not None
     if not belongs:
         raise NotFound("no such council", element=str(council_id)[:40])
-    return session.get(CouncilRecord, found)
+    return session.get_one(CouncilRecord, found)
 
 
 def _town_ids(session: Session, council_id: int) -> list[int]:
@@ -70,7 +71,7 @@ def _town_ids(session: Session, council_id: int) -> list[int]:
                                 .where(CouncilMunicipalityRecord.council_id == council_id)))
 
 
-def council_view(session: Session, actor: UserRecord | None, municipality_id: int, council_id) -> CouncilView:
+def council_view(session: Session, actor: UserRecord | None, municipality_id: int, council_id: object) -> CouncilView:
     """One council of the municipality with its founders, members and possible new members."""
     permissions.require_municipal_admin(actor, municipality_id)
     council = _council(session, municipality_id, council_id)
@@ -85,20 +86,21 @@ def council_view(session: Session, actor: UserRecord | None, municipality_id: in
     return CouncilView(council, towns, members, candidates)
 
 
-def create_council(session: Session, clock: Clock, actor: UserRecord | None, municipality_id: int, *, name,
-                   established_on, joint_with=(), operator: str | None = None) -> CouncilRecord:
+def create_council(session: Session, clock: Clock, actor: UserRecord | None, municipality_id: int, *, name: object,
+                   established_on: object, joint_with: str | Iterable[object] = (),
+                   operator: str | None = None) -> CouncilRecord:
     """Found a council, alone or jointly with the municipalities of `joint_with` (codes); audited."""
     permissions.require_municipal_admin(actor, municipality_id)
     with transaction(session):
         checks = Checks()
-        name = checks.text("name", name)
-        if name and session.scalar(select(CouncilRecord.id).join(CouncilMunicipalityRecord).where(
+        council_name = checks.text("name", name)
+        if council_name and session.scalar(select(CouncilRecord.id).join(CouncilMunicipalityRecord).where(
                 CouncilMunicipalityRecord.municipality_id == municipality_id,
-                func.lower(CouncilRecord.name) == name.lower()).limit(1)) is not None:
+                func.lower(CouncilRecord.name) == council_name.lower()).limit(1)) is not None:
             checks.fail("name", "name_taken")
-        established_on = checks.day("established_on", established_on)
+        established = checks.day("established_on", established_on)
         codes = split_codes(joint_with) if isinstance(joint_with, str) else [str(c).strip() for c in joint_with]
-        founders = {municipality_id: session.get(MunicipalityRecord, municipality_id)}
+        founders = {municipality_id: session.get_one(MunicipalityRecord, municipality_id)}
         if len(codes) > MAX_JOINT:
             checks.fail("joint_with", "maxItems", limit=MAX_JOINT)
             codes = []
@@ -111,18 +113,20 @@ def create_council(session: Session, clock: Clock, actor: UserRecord | None, mun
             else:
                 founders[town.id] = town
         checks.done("council")
-        council = CouncilRecord(name=name, established_on=established_on)
+        established = checked(established)
+        council = CouncilRecord(name=council_name, established_on=established)
         session.add(council)
         session.flush()
         session.add_all(CouncilMunicipalityRecord(council_id=council.id, municipality_id=town_id)
                         for town_id in founders)
         record_change(session, clock, actor, "council.created", municipality_id, operator, council=council.id,
-                      name=name, established_on=established_on.isoformat(),
+                      name=council_name, established_on=established.isoformat(),
                       municipalities=sorted(t.code for t in founders.values()))
     return council
 
 
-def _member_candidate(session: Session, council: CouncilRecord, organisation_id, checks: Checks):
+def _member_candidate(session: Session, council: CouncilRecord, organisation_id: object,
+                      checks: Checks) -> OrganisationRecord | None:
     found = record_id(organisation_id)
     body = session.get(OrganisationRecord, found) if found is not None else None
     if body is not None and body.municipality_id not in _town_ids(session, council.id):
@@ -131,8 +135,8 @@ def _member_candidate(session: Session, council: CouncilRecord, organisation_id,
     return body
 
 
-def add_council_member(session: Session, clock: Clock, actor: UserRecord | None, municipality_id: int, council_id,
-                       organisation_id, *, operator: str | None = None) -> OrganisationRecord:
+def add_council_member(session: Session, clock: Clock, actor: UserRecord | None, municipality_id: int,
+                       council_id: object, organisation_id: object, *, operator: str | None = None) -> OrganisationRecord:
     """Make an active member body of any of the council's municipalities a member (構成機関等); audited."""
     permissions.require_municipal_admin(actor, municipality_id)
     with transaction(session):
@@ -142,6 +146,7 @@ def add_council_member(session: Session, clock: Clock, actor: UserRecord | None,
         if body is not None and session.get(CouncilMemberRecord, (council.id, body.id)) is not None:
             checks.fail("organisation_id", "already_member")
         checks.done("council_member")
+        body = checked(body)
         session.add(CouncilMemberRecord(council_id=council.id, organisation_id=body.id))
         record_change(session, clock, actor, "council.member_added", municipality_id, operator, council=council.id,
                       organisation=body.id, name=body.name)
@@ -149,7 +154,8 @@ def add_council_member(session: Session, clock: Clock, actor: UserRecord | None,
 
 
 def remove_council_member(session: Session, clock: Clock, actor: UserRecord | None, municipality_id: int,
-                          council_id, organisation_id, *, operator: str | None = None) -> OrganisationRecord:
+                          council_id: object, organisation_id: object, *,
+                          operator: str | None = None) -> OrganisationRecord:
     """Take a body off the council; the coordinating body stays until another is designated (`in_use`)."""
     permissions.require_municipal_admin(actor, municipality_id)
     with transaction(session):
@@ -158,7 +164,7 @@ def remove_council_member(session: Session, clock: Clock, actor: UserRecord | No
         membership = session.get(CouncilMemberRecord, (council.id, found)) if found is not None else None
         if membership is None:
             raise NotFound("this body is not a member of the council", element=str(organisation_id)[:40])
-        body = session.get(OrganisationRecord, found)
+        body = session.get_one(OrganisationRecord, found)
         if council.coordinating_body_id == body.id:
             raise InUse(f"'{body.name}' is the coordinating body of '{council.name}'; designate another first",
                         element=body.name, used_by=[{"use": "coordinating_body", "name": council.name}],
@@ -170,7 +176,7 @@ def remove_council_member(session: Session, clock: Clock, actor: UserRecord | No
 
 
 def designate_coordinating_body(session: Session, clock: Clock, actor: UserRecord | None, municipality_id: int,
-                                council_id, organisation_id, designated_on, *,
+                                council_id: object, organisation_id: object, designated_on: object, *,
                                 operator: str | None = None) -> CouncilRecord:
     """Designate the council's one coordinating body (調整機関), which must be a member; the previous one
     stops being the coordinating body unless it still coordinates another council."""
@@ -186,6 +192,7 @@ def designate_coordinating_body(session: Session, clock: Clock, actor: UserRecor
         if day is not None and day < council.established_on:
             checks.fail("designated_on", "minimum", limit=council.established_on.isoformat())
         checks.done("coordinating_body")
+        body, day = checked(body), checked(day)
         previous = council.coordinating_body
         council.coordinating_body_id, council.coordinating_designated_on = body.id, day
         session.flush()
@@ -210,7 +217,7 @@ def _keep_one_coordinating_body(session: Session, council: CouncilRecord, body: 
     body.is_coordinating_body = True
 
 
-def council_notice(session: Session, actor: UserRecord | None, municipality_id: int, council_id) -> str:
+def council_notice(session: Session, actor: UserRecord | None, municipality_id: int, council_id: object) -> str:
     """The public notice (公示) of one council the municipality belongs to."""
     permissions.require_municipal_admin(actor, municipality_id)
     return public_notice(session, _council(session, municipality_id, council_id).id)

@@ -15,7 +15,7 @@ from ..clock import Clock
 from ..db import transaction
 from ..errors import InUse, NotFound
 from ..models import UserRecord
-from .checks import Checks, owned, record_change
+from .checks import Checks, checked, owned, record_change
 
 KINDS = tuple(kind.value for kind in OrganisationKind)
 
@@ -29,7 +29,7 @@ def list_organisations(session: Session, actor: UserRecord | None, municipality_
 
 
 def get_organisation(session: Session, actor: UserRecord | None, municipality_id: int,
-                     organisation_id) -> OrganisationRecord:
+                     organisation_id: object) -> OrganisationRecord:
     """One body of the municipality; `NotFound` for an id of another municipality or none at all."""
     permissions.require_municipal_admin(actor, municipality_id)
     return owned(session, OrganisationRecord, organisation_id, municipality_id, "organisation")
@@ -44,18 +44,18 @@ def organisation_named(session: Session, municipality_id: int, name: str) -> Org
     return body
 
 
-def _check_name(checks: Checks, session: Session, municipality_id: int, name, own_id: int | None = None) -> str:
-    name = checks.text("name", name)
-    if name:
+def _check_name(checks: Checks, session: Session, municipality_id: int, name: object, own_id: int | None = None) -> str:
+    text = checks.text("name", name)
+    if text:
         taken = session.scalar(select(OrganisationRecord.id).where(
             OrganisationRecord.municipality_id == municipality_id,
-            func.lower(OrganisationRecord.name) == name.lower()).limit(1))
+            func.lower(OrganisationRecord.name) == text.lower()).limit(1))
         if taken is not None and taken != own_id:
             checks.fail("name", "name_taken")
-    return name
+    return text
 
 
-def _check_kind(checks: Checks, kind) -> OrganisationKind | None:
+def _check_kind(checks: Checks, kind: object) -> OrganisationKind | None:
     value = kind.value if isinstance(kind, OrganisationKind) else kind
     if value in (None, ""):
         checks.fail("kind", "required")
@@ -66,34 +66,37 @@ def _check_kind(checks: Checks, kind) -> OrganisationKind | None:
     return OrganisationKind(value)
 
 
-def add_organisation(session: Session, clock: Clock, actor: UserRecord | None, municipality_id: int, *, name,
-                     kind, operator: str | None = None) -> OrganisationRecord:
+def add_organisation(session: Session, clock: Clock, actor: UserRecord | None, municipality_id: int, *, name: object,
+                     kind: object, operator: str | None = None) -> OrganisationRecord:
     """Add a department or member body to the municipality; audited."""
     permissions.require_municipal_admin(actor, municipality_id)
     with transaction(session):
         checks = Checks()
-        name = _check_name(checks, session, municipality_id, name)
-        kind = _check_kind(checks, kind)
+        new_name = _check_name(checks, session, municipality_id, name)
+        new_kind = _check_kind(checks, kind)
         checks.done("organisation")
-        body = OrganisationRecord(municipality_id=municipality_id, name=name, kind=kind,
+        new_kind = checked(new_kind)
+        body = OrganisationRecord(municipality_id=municipality_id, name=new_name, kind=new_kind,
                                   is_coordinating_body=False, active=True)
         session.add(body)
         session.flush()
         record_change(session, clock, actor, "organisation.added", municipality_id, operator,
-                      organisation=body.id, name=name, kind=kind.value)
+                      organisation=body.id, name=new_name, kind=new_kind.value)
     return body
 
 
 def update_organisation(session: Session, clock: Clock, actor: UserRecord | None, municipality_id: int,
-                        organisation_id, *, name=None, kind=None, operator: str | None = None) -> OrganisationRecord:
+                        organisation_id: object, *, name: object = None, kind: object = None,
+                        operator: str | None = None) -> OrganisationRecord:
     """Rename a body and/or change its kind (None keeps what it is); each change is audited."""
     permissions.require_municipal_admin(actor, municipality_id)
     with transaction(session):
         body = owned(session, OrganisationRecord, organisation_id, municipality_id, "organisation")
         checks = Checks()
         new_name = body.name if name is None else _check_name(checks, session, municipality_id, name, body.id)
-        new_kind = body.kind if kind is None else _check_kind(checks, kind)
+        maybe_kind = body.kind if kind is None else _check_kind(checks, kind)
         checks.done("organisation")
+        new_kind = checked(maybe_kind)
         if new_kind != body.kind and new_kind == OrganisationKind.DEPARTMENT:
             _refuse_if_used(session, body, "change_kind")
         if new_name != body.name:
@@ -108,7 +111,7 @@ def update_organisation(session: Session, clock: Clock, actor: UserRecord | None
 
 
 def retire_organisation(session: Session, clock: Clock, actor: UserRecord | None, municipality_id: int,
-                        organisation_id, *, operator: str | None = None) -> OrganisationRecord:
+                        organisation_id: object, *, operator: str | None = None) -> OrganisationRecord:
     """Stop offering a body for new work; refused (`in_use`) while a council or the catalogue relies on it."""
     permissions.require_municipal_admin(actor, municipality_id)
     with transaction(session):
@@ -122,7 +125,7 @@ def retire_organisation(session: Session, clock: Clock, actor: UserRecord | None
 
 
 def reactivate_organisation(session: Session, clock: Clock, actor: UserRecord | None, municipality_id: int,
-                            organisation_id, *, operator: str | None = None) -> OrganisationRecord:
+                            organisation_id: object, *, operator: str | None = None) -> OrganisationRecord:
     """Offer a retired body for new work again; audited."""
     permissions.require_municipal_admin(actor, municipality_id)
     with transaction(session):

@@ -18,7 +18,7 @@ def publish_pledge_as(session: Session, clock: Clock, admin: UserRecord, text: s
     return publish_pledge_text(session, clock, admin, admin.municipality_id, text)
 
 
-def publish_pledge_text(session: Session, clock: Clock, actor: UserRecord | None, municipality_id: int, text,
+def publish_pledge_text(session: Session, clock: Clock, actor: UserRecord | None, municipality_id: int, text: object,
                         *, operator: str | None = None) -> PledgeTextRecord:
     """Publish a new version for the municipality, from its administrator's page or the command line (actor
     None); every user accepts it again at their next page. Audited."""

@@ -22,7 +22,7 @@ from ..db import transaction
 from ..errors import CannotDemoteSelf, FieldError, FormInvalid, LastAdmin, NotFound
 from ..models import MunicipalityRecord, RecoveryCodeRecord, UserRecord, UserRoleRecord
 from ..roles import ROLE_CODES, Role
-from .checks import record_change, record_id
+from .checks import checked, record_change, record_id
 
 USERNAME = re.compile(r"[A-Za-z0-9._@-]{3,80}")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -96,10 +96,11 @@ def add_staff_user(session: Session, clock: Clock, municipality_id: int, *, user
                    display_name: str, email: str | None, organisation_id: int | None, team: str | None,
                    password: str | None) -> tuple[UserRecord, str | None]:
     """Add an already validated user to the current transaction, with a one-time password if none is given."""
-    initial = one_time_password() if password is None else None
+    secret = one_time_password() if password is None else password
+    initial = secret if password is None else None
     now = clock()
     user = UserRecord(municipality_id=municipality_id, username=username, display_name=display_name, email=email,
-                      organisation_id=organisation_id, team=team, password_hash=hash_password(password or initial),
+                      organisation_id=organisation_id, team=team, password_hash=hash_password(secret),
                       must_change_password=password is None, password_changed_at=None if initial else now,
                       created_at=now, roles=[UserRoleRecord(role=r) for r in sorted(set(roles))])
     session.add(user)
@@ -172,32 +173,35 @@ def update_staff_user(session: Session, clock: Clock, actor: UserRecord | None, 
         problems: list[FieldError] = []
         if organisation_name is not KEEP:  # '' clears it
             organisation_id = organisation_named(session, user.municipality_id, organisation_name, problems)
-        new = {"roles": sorted(set(roles)) if roles is not KEEP else sorted(user.role_codes),
-               "organisation": user.organisation_id if organisation_id is KEEP else organisation_id,
-               "team": user.team if team is KEEP else clean_text("team", team, problems),
-               "display_name": user.display_name if display_name is KEEP else clean_text("display_name",
-                                                                                          display_name, problems),
-               "email": user.email if email is KEEP else clean_text("email", email, problems)}
-        if new["display_name"] is None and not any(p.field == "display_name" for p in problems):
+        new_roles = sorted(set(roles)) if roles is not KEEP else sorted(user.role_codes)
+        new_organisation = user.organisation_id if organisation_id is KEEP else organisation_id
+        new_team = user.team if team is KEEP else clean_text("team", team, problems)
+        new_display_name = user.display_name if display_name is KEEP else clean_text("display_name", display_name,
+                                                                                     problems)
+        new_email = user.email if email is KEEP else clean_text("email", email, problems)
+        new: dict[str, object] = {"roles": new_roles, "organisation": new_organisation, "team": new_team,
+                                  "display_name": new_display_name, "email": new_email}
+        if new_display_name is None and not any(p.field == "display_name" for p in problems):
             problems.append(FieldError("display_name", "required"))
-        problems += profile_problems(session, user.municipality_id, roles=new["roles"], email=new["email"],
-                                     organisation_id=new["organisation"],
+        problems += profile_problems(session, user.municipality_id, roles=new_roles, email=new_email,
+                                     organisation_id=new_organisation,
                                      current_organisation_id=user.organisation_id)
-        if Role.ADMIN.value in user.role_codes and Role.ADMIN.value not in new["roles"]:
+        if Role.ADMIN.value in user.role_codes and Role.ADMIN.value not in new_roles:
             if actor is not None and actor.id == user.id:
                 problems.append(FieldError("roles", "cannot_demote_self"))
             elif user.active and _other_active_admins(session, user) == 0:
                 problems.append(FieldError("roles", "last_admin"))
         if problems:
             raise FormInvalid(problems, element="user")
-        old = {"roles": sorted(user.role_codes), "organisation": user.organisation_id, "team": user.team,
+        old_roles = sorted(user.role_codes)
+        old: dict[str, object] = {"roles": old_roles, "organisation": user.organisation_id, "team": user.team,
                "display_name": user.display_name, "email": user.email}
         changes = {key: [old[key], new[key]] for key in old if old[key] != new[key]}
         if "roles" in changes:  # row by row: the same (user, role) key deleted and added in one flush would clash
-            user.roles = [r for r in user.roles if r.role in new["roles"]]
-            user.roles.extend(UserRoleRecord(role=r) for r in new["roles"] if r not in old["roles"])
-        user.organisation_id, user.team = new["organisation"], new["team"]
-        user.display_name, user.email = new["display_name"], new["email"]
+            user.roles = [r for r in user.roles if r.role in new_roles]
+            user.roles.extend(UserRoleRecord(role=r) for r in new_roles if r not in old_roles)
+        user.organisation_id, user.team = new_organisation, new_team
+        user.display_name, user.email = checked(new_display_name), new_email
         if changes:
             record_change(session, clock, actor, "user.updated", user.municipality_id, operator, user=user.id,
                                 username=user.username, changes=changes)

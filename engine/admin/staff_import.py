@@ -131,7 +131,7 @@ def _import(session: Session, clock: Clock, actor: UserRecord | None, municipali
             problems: list[FieldError], operator: str | None) -> list[tuple[UserRecord, str]]:
     with transaction(session):
         wanted = [r.username.lower() for r in rows if USERNAME.fullmatch(r.username)]
-        taken = set(session.scalars(select(func.lower(UserRecord.username))
+        taken: set[str] = set(session.scalars(select(func.lower(UserRecord.username))
                                     .where(func.lower(UserRecord.username).in_(wanted)))) if wanted else set()
         bodies = {b.name: b for b in session.scalars(select(OrganisationRecord).where(
             OrganisationRecord.municipality_id == municipality_id))}

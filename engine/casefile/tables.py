@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -63,7 +64,7 @@ class AssessmentRecord(Base):
     stage: Mapped[str] = mapped_column(String(16))  # baseline, review
     # Only the person's own answers compare with the national survey; proxy answers are kept apart.
     respondent: Mapped[str] = mapped_column(String(16), default="self")  # self, proxy
-    answers: Mapped[dict] = mapped_column(JSON)
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON)
     score: Mapped[int | None]
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     recorded_at: Mapped[datetime]
@@ -79,10 +80,10 @@ class ConsentRecord(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
     decision: Mapped[str] = mapped_column(String(16))  # given, refused
-    purposes: Mapped[list] = mapped_column(JSON, default=list)
+    purposes: Mapped[list[str]] = mapped_column(JSON, default=list)
     recipient_bodies: Mapped[str | None] = mapped_column(Text)
     # The member bodies the consent names: they may see the case while it is in force.
-    recipient_body_ids: Mapped[list] = mapped_column(JSON, default=list)
+    recipient_body_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
     method: Mapped[str | None] = mapped_column(String(16))  # written, oral
     witness: Mapped[str | None] = mapped_column(String(200))
     form_version: Mapped[str] = mapped_column(String(64))

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -21,7 +22,7 @@ from ..access.permissions import require_admin
 from ..clock import Clock
 from ..db import transaction
 from ..errors import Conflict
-from ..models import CaseRecord, CaseStatus
+from ..models import CaseRecord, CaseStatus, UserRecord
 from ..ops.mail import MailSettings, dispatch_pending
 from ..ops.notifications import notice_due_tasks
 from ..ops.tables import IncidentRecord, SchedulerLeaseRecord
@@ -62,10 +63,11 @@ def acquire_lease(session: Session, clock: Clock, holder: str, seconds: int) -> 
     now = clock()
     expires = now + timedelta(seconds=seconds)
     with transaction(session):
-        taken = session.execute(update(SchedulerLeaseRecord).where(
+        # An UPDATE without RETURNING gives a CursorResult, which `Session.execute`'s typing does not say.
+        taken = cast(CursorResult[Any], session.execute(update(SchedulerLeaseRecord).where(
             SchedulerLeaseRecord.name == LEASE_NAME,
             (SchedulerLeaseRecord.holder == holder) | (SchedulerLeaseRecord.expires_at < now),
-        ).values(holder=holder, expires_at=expires)).rowcount
+        ).values(holder=holder, expires_at=expires))).rowcount
         if taken:
             return True
     try:
@@ -83,13 +85,13 @@ def release_lease(session: Session, holder: str) -> None:
         ).values(expires_at=SchedulerLeaseRecord.expires_at - timedelta(days=3650)))
 
 
-def _claim_next(session: Session, now, passed: set[int]) -> CaseRecord | None:
+def _claim_next(session: Session, now: datetime, passed: set[int]) -> CaseRecord | None:
     query = (select(CaseRecord)
              .where(CaseRecord.next_timer_at < now, CaseRecord.status.in_(ACTIVE))
              .order_by(CaseRecord.next_timer_at, CaseRecord.id).limit(1))
     if passed:
         query = query.where(CaseRecord.id.not_in(passed))
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=CaseRecord)
     return session.scalar(query)
 
@@ -105,7 +107,7 @@ def fire_next_due(session: Session, clock: Clock, policy: TimerPolicy, passed: s
                 return False
             claimed = case.id
             passed.add(case.id)
-            due = case.next_timer_at
+            due = case.next_timer_at  # set: the case was claimed because it is past
             workflow = load_state(case.process_version.spec, case.workflow_state)
             try:
                 advance(session, clock, None, case, workflow, lambda: fire_timers(workflow), raise_failure=True)
@@ -113,7 +115,8 @@ def fire_next_due(session: Session, clock: Clock, policy: TimerPolicy, passed: s
                 _record_failure(session, clock, policy, case, failure, report)
                 return True
             case.timer_attempts = 0
-            audit.record(session, clock, None, "timer.fired", case_id=case.id, due_at=due.isoformat())
+            audit.record(session, clock, None, "timer.fired", case_id=case.id,
+                         due_at=due.isoformat() if due is not None else None)
         report.fired.append(case.id)  # only once committed
     except (Conflict, OperationalError):
         raise  # the case or the database is busy: the case stays due for the next pass
@@ -138,7 +141,8 @@ def _record_crash(session: Session, clock: Clock, policy: TimerPolicy, case_id: 
         _record_failure(session, clock, policy, case, StepFailed(f"{type(error).__name__}: {error}"[:1000]), report)
 
 
-def _record_failure(session, clock, policy, case, failure: StepFailed, report) -> None:
+def _record_failure(session: Session, clock: Clock, policy: TimerPolicy, case: CaseRecord, failure: StepFailed,
+                    report: PassReport) -> None:
     case.timer_attempts += 1
     report.failed.append(case.id)
     audit.record(session, clock, None, "timer.failed", case_id=case.id, element=failure.element,
@@ -163,13 +167,13 @@ def run_pass(session_factory: sessionmaker[Session], clock: Clock, policy: Timer
     """One scheduler pass: due timers in due order, due-soon and overdue notices, then pending mail."""
     report = PassReport()
     with session_factory() as session:
-        if session.bind.dialect.name == "sqlite" and not acquire_lease(session, clock, holder, policy.lease_s):
+        if session.get_bind().dialect.name == "sqlite" and not acquire_lease(session, clock, holder, policy.lease_s):
             report.skipped = True
             return report
     passed: set[int] = set()
     while limit is None or len(passed) < limit:
         with session_factory() as session:
-            if session.bind.dialect.name == "sqlite" and passed and len(passed) % LEASE_RENEW_EVERY == 0:
+            if session.get_bind().dialect.name == "sqlite" and passed and len(passed) % LEASE_RENEW_EVERY == 0:
                 acquire_lease(session, clock, holder, policy.lease_s)  # a long catch-up keeps its lease
             try:
                 if not fire_next_due(session, clock, policy, passed, report):
@@ -186,7 +190,7 @@ def run_pass(session_factory: sessionmaker[Session], clock: Clock, policy: Timer
     return report
 
 
-def retry_incident(session: Session, clock: Clock, actor, incident_id: int) -> IncidentRecord:
+def retry_incident(session: Session, clock: Clock, actor: UserRecord, incident_id: int) -> IncidentRecord:
     """An administrator puts a case stopped by a failing timer back to work; it fires on the next pass."""
     with transaction(session):
         incident = session.get(IncidentRecord, incident_id)
@@ -203,7 +207,7 @@ def retry_incident(session: Session, clock: Clock, actor, incident_id: int) -> I
     return incident
 
 
-def open_incidents(session: Session, admin) -> list[IncidentRecord]:
+def open_incidents(session: Session, admin: UserRecord) -> list[IncidentRecord]:
     """Incidents of the administrator's municipality that nobody retried yet, oldest first."""
     require_admin(admin)
     return list(session.scalars(select(IncidentRecord).join(CaseRecord, CaseRecord.id == IncidentRecord.case_id)

@@ -6,6 +6,7 @@ import os
 import socket
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from ..clock import Clock, system_clock
@@ -27,13 +28,13 @@ def holder_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def build_scheduler(settings: Settings, *, blocking: bool, clock: Clock = system_clock):
+def build_scheduler(settings: Settings, *, blocking: bool, clock: Clock = system_clock) -> BaseScheduler:
     """An APScheduler running one pass at start (catch-up after downtime) and then every interval."""
     engine = make_engine(settings.database_url, settings.sqlite_busy_ms)
     session_factory = make_session_factory(engine)
     policy, mail, holder = policy_from(settings), MailSettings.from_settings(settings), holder_name()
 
-    def one_pass():
+    def one_pass() -> None:
         try:
             run_pass(session_factory, clock, policy, holder, mail)
         except Exception:  # a pass that fails is logged and the next one tries again

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..clock import Clock
+from ..config import Settings
 from ..db import transaction
 from .tables import NotificationRecord
 
@@ -29,7 +30,7 @@ class MailSettings:
     base_url: str = "http://127.0.0.1:5000"
 
     @classmethod
-    def from_settings(cls, settings) -> "MailSettings | None":
+    def from_settings(cls, settings: Settings) -> "MailSettings | None":
         """Mail settings from the app settings, or None when no SMTP server is configured."""
         if not settings.smtp_host:
             return None
@@ -77,7 +78,7 @@ def dispatch_pending(session_factory: sessionmaker[Session], clock: Clock, mail:
         with session_factory() as session, transaction(session):
             query = select(NotificationRecord).where(NotificationRecord.id == notice_id,
                                                      NotificationRecord.mail_status == "pending")
-            if session.bind.dialect.name == "postgresql":
+            if session.get_bind().dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
             notice = session.scalar(query)
             if notice is None:  # another dispatcher has it

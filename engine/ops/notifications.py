@@ -1,14 +1,15 @@
 """Notices to people: a task offered or assigned to them, due soon, overdue, or escalated."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from ..clock import Clock
 from ..db import transaction
-from ..models import TaskRecord, TaskStatus, UserRecord, UserRoleRecord
+from ..models import CaseRecord, TaskRecord, TaskStatus, UserRecord, UserRoleRecord
 from ..roles import Role
 from .tables import NotificationRecord
 
@@ -55,7 +56,7 @@ def supervisors(session: Session, municipality_id: int) -> list[UserRecord]:
         UserRoleRecord.role == Role.SUPERVISOR.value).order_by(UserRecord.id)))
 
 
-def announce_new_task(session: Session, clock: Clock, task: TaskRecord, properties: dict) -> None:
+def announce_new_task(session: Session, clock: Clock, task: TaskRecord, properties: Mapping[str, object]) -> None:
     """Tell the right people about a task the process just created."""
     wanted = properties.get(NOTIFY_PROPERTY)
     if wanted == "escalation":
@@ -92,9 +93,9 @@ def notice_due_tasks(session: Session, clock: Clock, due_soon_hours: int) -> int
     return count
 
 
-def _locked(session: Session, query):
+def _locked(session: Session, query: Select[TaskRecord]) -> Select[TaskRecord]:
     # Several schedulers on PostgreSQL: each task is announced by whichever locks it first.
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         return query.with_for_update(skip_locked=True, of=TaskRecord)
     return query
 
@@ -121,7 +122,7 @@ def mark_all_read(session: Session, clock: Clock, user: UserRecord) -> None:
             NotificationRecord.user_id == user.id, NotificationRecord.read_at.is_(None)).values(read_at=clock()))
 
 
-def notify_break_glass(session: Session, clock: Clock, case, actor: UserRecord) -> None:
+def notify_break_glass(session: Session, clock: Clock, case: CaseRecord, actor: UserRecord) -> None:
     """Tell the coordinating body's staff that someone opened a case by break-glass."""
     coordinators = session.scalars(select(UserRecord).join(UserRoleRecord).where(
         UserRecord.municipality_id == case.municipality_id, UserRecord.active.is_(True),

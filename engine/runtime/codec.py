@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Callable
 
 TAG = "__tsunagu__"
 MAX_DEPTH = 100
@@ -44,14 +44,14 @@ def _encode(value: Any, depth: int) -> Any:
     raise NotData(f"a {type(value).__name__} is not data a script can take or give")
 
 
-_DECODERS = {
+_DECODERS: dict[str, Callable[[Any], Any]] = {
     "float": float, "tuple": tuple, "set": set,
     "datetime": datetime.fromisoformat, "date": date.fromisoformat, "time": time.fromisoformat,
     "timedelta": lambda v: timedelta(days=v[0], seconds=v[1], microseconds=v[2]), "decimal": Decimal,
 }
 
 
-def _decode_object(obj: dict) -> Any:
+def _decode_object(obj: dict[str, Any]) -> Any:
     kind = obj.get(TAG)
     if kind is None or set(obj) != {TAG, "v"}:
         return obj

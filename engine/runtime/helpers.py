@@ -17,14 +17,15 @@ def now() -> str:
     return MOMENT.get() or engine_now().isoformat()
 
 
-def add_duration(moment, duration: str) -> str:
+def add_duration(moment: str | date, duration: str) -> str:
     """`moment` (ISO string, date or datetime) plus an ISO 8601 duration such as P3M, as an ISO string."""
     if isinstance(moment, str):
         moment = TimerEventDefinition.get_datetime(moment) if "T" in moment else date.fromisoformat(moment)
     if isinstance(moment, date) and not isinstance(moment, datetime):
         moment = TimerEventDefinition.get_datetime(moment.isoformat() + "T00:00:00+09:00")
     parsed = TimerEventDefinition.parse_iso_duration(duration)
-    return (moment + TimerEventDefinition.get_timedelta_from_start(parsed, moment)).isoformat()
+    shifted: datetime = moment + TimerEventDefinition.get_timedelta_from_start(parsed, moment)
+    return shifted.isoformat()
 
 
 SCRIPT_GLOBALS = {"date": date, "datetime": datetime, "now": now, "add_duration": add_duration}

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import ast
 import operator
-from typing import Any
+from collections.abc import Sequence
+from types import CodeType
+from typing import Any, Callable
 
-from RestrictedPython import compile_restricted_eval, compile_restricted_exec, limited_builtins, safe_builtins
+from RestrictedPython.compile import compile_restricted_eval, compile_restricted_exec
 from RestrictedPython.Eval import default_guarded_getitem
-from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence, safer_getattr
+from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence, safe_builtins, safer_getattr
+from RestrictedPython.Limits import limited_builtins
 from RestrictedPython.transformer import RestrictingNodeTransformer
 
 MAX_SIZE = 1_000_000  # items in a sequence or digits-ish bits in a number a script may build at once
@@ -86,15 +89,16 @@ LIMIT_ERRORS = {cls.code: cls for cls in (ScriptTooLong, ScriptMemory, ScriptCra
 class _Policy(RestrictingNodeTransformer):
     """RestrictedPython's policy, plus `*` and `**` routed through size checks."""
 
-    def visit_Import(self, node: ast.Import):
+    def visit_Import(self, node: ast.Import) -> None:
         self.error(node, "imports are not allowed")
 
-    visit_ImportFrom = visit_Import
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        self.error(node, "imports are not allowed")
 
-    def visit_ClassDef(self, node: ast.ClassDef):
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
         self.error(node, "class statements are not allowed")
 
-    def visit_BinOp(self, node: ast.BinOp):
+    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
         node = self.node_contents_visit(node)
         guard = {ast.Pow: "_pow_", ast.Mult: "_mul_", ast.LShift: "_lshift_"}.get(type(node.op))
         if guard is None:
@@ -103,14 +107,14 @@ class _Policy(RestrictingNodeTransformer):
         return ast.fix_missing_locations(ast.copy_location(call, node))
 
 
-def _checked_pow(base, exponent, modulo=None):
+def _checked_pow(base: Any, exponent: Any, modulo: Any = None) -> Any:
     if isinstance(exponent, int) and isinstance(base, int) and modulo is None:
         if abs(exponent) > 10_000 or (abs(base) > 1 and exponent * max(abs(base).bit_length(), 1) > MAX_SIZE):
             raise ValueError("the number would be too large")
     return pow(base, exponent) if modulo is None else pow(base, exponent, modulo)
 
 
-def _checked_mul(left, right):
+def _checked_mul(left: Any, right: Any) -> Any:
     for sequence, count in ((left, right), (right, left)):
         if isinstance(sequence, (str, bytes, list, tuple)) and isinstance(count, int):
             if len(sequence) * count > MAX_SIZE:
@@ -118,30 +122,31 @@ def _checked_mul(left, right):
     return left * right
 
 
-def _checked_lshift(left, right):
+def _checked_lshift(left: Any, right: Any) -> Any:
     if isinstance(right, int) and right > MAX_SIZE:
         raise ValueError("the number would be too large")
     return left << right
 
 
-def _checked_range(*args):
+def _checked_range(*args: int) -> range:
     result = range(*args)
     if len(result) > MAX_SIZE:
         raise ValueError("the range is too large")
     return result
 
 
-_INPLACE = {"+=": operator.add, "-=": operator.sub, "*=": _checked_mul, "/=": operator.truediv,
-            "//=": operator.floordiv, "%=": operator.mod, "**=": _checked_pow, "<<=": _checked_lshift}
+_INPLACE: dict[str, Callable[[Any, Any], Any]] = {
+    "+=": operator.add, "-=": operator.sub, "*=": _checked_mul, "/=": operator.truediv,
+    "//=": operator.floordiv, "%=": operator.mod, "**=": _checked_pow, "<<=": _checked_lshift}
 
 
-def _inplace(op: str, target, value):
+def _inplace(op: str, target: Any, value: Any) -> Any:
     if op not in _INPLACE:
         raise ScriptRefused(f"the operator {op} is not allowed")
     return _INPLACE[op](target, value)
 
 
-def _write_guard(obj):
+def _write_guard(obj: object) -> object:
     # Scripts may fill in their own dicts and lists, never attributes of other objects.
     if isinstance(obj, (dict, list)):
         return obj
@@ -151,7 +156,7 @@ def _write_guard(obj):
 _C_IMPORTS = frozenset({"time", "_strptime"})
 
 
-def _c_import(name, *args, **kwargs):
+def _c_import(name: str, *args: Any, **kwargs: Any) -> Any:
     # `date.today()` and `datetime.strptime` import these from C through the frame's builtins;
     # scripts themselves cannot name `__import__` (underscore names are refused when compiling).
     if name not in _C_IMPORTS:
@@ -159,7 +164,7 @@ def _c_import(name, *args, **kwargs):
     return __import__(name, *args, **kwargs)
 
 
-_BUILTINS = {
+_BUILTINS: dict[str, Any] = {
     **safe_builtins, **limited_builtins, "range": _checked_range, "pow": _checked_pow,
     "dict": dict, "list": list, "set": set, "sum": sum, "min": min, "max": max, "any": any, "all": all,
     "enumerate": enumerate, "sorted": sorted, "reversed": reversed, "map": map, "filter": filter, "zip": zip,
@@ -178,7 +183,7 @@ def guards() -> dict[str, Any]:
     }
 
 
-def compile_source(source: str, mode: str):
+def compile_source(source: str, mode: str) -> CodeType:
     """Compile a script (`exec`) or expression (`eval`) under the policy, or raise `ScriptRefused`."""
     compiler = compile_restricted_eval if mode == "eval" else compile_restricted_exec
     result = compiler(source, policy=_Policy)
@@ -186,6 +191,8 @@ def compile_source(source: str, mode: str):
         message = "; ".join(result.errors)
         line = _first_line(result.errors)
         raise ScriptRefused(f"not allowed in a Tsunagu script: {message}", ("<string>", line, 0, ""))
+    if result.code is None:  # never: RestrictedPython gives code exactly when it reports no errors
+        raise ScriptRefused("not allowed in a Tsunagu script", ("<string>", 1, 0, ""))
     return result.code
 
 
@@ -200,7 +207,7 @@ def check_source(source: str, mode: str = "exec") -> str | None:
     return None
 
 
-def _first_line(errors: list[str]) -> int:
+def _first_line(errors: Sequence[str]) -> int:
     for error in errors:
         if error.startswith("Line "):
             head = error[5:].split(":", 1)[0]
@@ -209,12 +216,13 @@ def _first_line(errors: list[str]) -> int:
     return 1
 
 
-def run(mode: str, source: str, context: dict, external: dict, helpers: dict[str, Any]) -> Any:
+def run(mode: str, source: str, context: dict[str, Any], external: dict[str, Any], helpers: dict[str, Any]) -> Any:
     """Evaluate an expression (result) or execute a script (changes `context` in place), in-process."""
     return run_compiled(mode, compile_source(source, mode), context, external, helpers)
 
 
-def run_compiled(mode: str, code, context: dict, external: dict, helpers: dict[str, Any]) -> Any:
+def run_compiled(mode: str, code: CodeType, context: dict[str, Any], external: dict[str, Any],
+                 helpers: dict[str, Any]) -> Any:
     """`run` for code `compile_source` already compiled."""
     namespace = guards()
     namespace.update(helpers)

@@ -42,13 +42,15 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         limits = self.limits or workers.current_limits()
         return limits if self.max_seconds is None else replace(limits, cpu_s=self.max_seconds)
 
-    def evaluate(self, expression, context, external_context=None):
+    def evaluate(self, expression: str, context: dict[str, Any],
+                 external_context: dict[str, Any] | None = None) -> Any:
         reply = workers.call("eval", expression, context, dict(external_context or {}), now(), self._limits())
         return reply["result"]
 
-    def execute(self, script, context, external_context=None):
+    def execute(self, script: str, context: dict[str, Any],
+                external_context: dict[str, Any] | None = None) -> bool:
         reply = workers.call("exec", script, context, dict(external_context or {}), now(), self._limits())
-        changed = reply["context"]
+        changed: dict[str, Any] = reply["context"]
         for name in list(context):
             if name not in changed:  # `del name` in the script
                 del context[name]

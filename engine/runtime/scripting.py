@@ -12,12 +12,13 @@ __all__ = ["SCRIPT_GLOBALS", "SandboxedScriptEngine", "add_duration", "make_scri
 class SandboxedScriptEngine(PythonScriptEngine):
     """SpiffWorkflow's engine, with the line of an error taken from the worker's report."""
 
-    def get_error_line_number_and_content(self, script, err):
+    def get_error_line_number_and_content(self, script: str, err: Exception) -> tuple[int, str]:
         line = getattr(err, "line", None) or getattr(err, "lineno", None)
         if isinstance(line, int) and line > 0:
             lines = script.splitlines()
             return line, lines[line - 1] if line <= len(lines) else ""
-        return super().get_error_line_number_and_content(script, err)
+        found: tuple[int, str] = super().get_error_line_number_and_content(script, err)
+        return found
 
 
 def make_script_engine() -> SandboxedScriptEngine:

@@ -13,6 +13,7 @@ import resource
 import signal
 import sys
 import traceback
+from types import CodeType, FrameType, TracebackType
 from typing import Any, BinaryIO
 
 from . import codec, restricted
@@ -22,15 +23,15 @@ RECURSION_LIMIT = 300  # deep recursion ends in RecursionError long before the C
 MESSAGE_CHARS = 500
 
 
-def _script_line(tb) -> int | None:
-    line = None
+def _script_line(tb: TracebackType | None) -> int | None:
+    line: int | None = None
     for frame in traceback.extract_tb(tb):
         if frame.filename == "<string>":
             line = frame.lineno
     return line
 
 
-def _frame_line(frame) -> int | None:
+def _frame_line(frame: FrameType | None) -> int | None:
     while frame is not None:
         if frame.f_code.co_filename == "<string>":
             return frame.f_lineno
@@ -38,7 +39,7 @@ def _frame_line(frame) -> int | None:
     return None
 
 
-def _error(code: str | None, kind: str, message: str, line: int | None) -> dict:
+def _error(code: str | None, kind: str, message: str, line: int | None) -> dict[str, Any]:
     return {"error": {"code": code, "type": kind, "message": message[:MESSAGE_CHARS], "line": line},
             "recycle": code is not None}
 
@@ -47,7 +48,7 @@ class _Channel:
     def __init__(self, out: BinaryIO, data_bytes: int):
         self.out, self.data_bytes = out, data_bytes
 
-    def send(self, reply: dict) -> None:
+    def send(self, reply: dict[str, Any]) -> None:
         try:
             text = codec.dumps(reply).encode()
         except (codec.NotData, ValueError) as error:
@@ -60,12 +61,12 @@ class _Channel:
 
 
 @functools.lru_cache(maxsize=512)
-def _compiled(source: str, mode: str):
+def _compiled(source: str, mode: str) -> CodeType:
     return restricted.compile_source(source, mode)
 
 
 def _arm_cpu(channel: _Channel, cpu_s: float) -> None:
-    def out_of_time(signum, frame):
+    def out_of_time(signum: int, frame: FrameType | None) -> None:
         # Answer for the script, then leave: raising here could be caught by the script.
         channel.send(_error("script_timeout", "ScriptTooLong",
                             f"the script ran longer than {cpu_s:g} s of processor time and was stopped", _frame_line(frame)))

@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
+from typing import IO, Any
 
 from ..config import Settings
 from . import codec
@@ -80,13 +81,17 @@ class _Worker:
             [sys.executable, *([] if "PYTHONPATH" in env else ["-I"]), "-m", f"{__package__}.worker",
              str(limits.memory_mb * 1024 * 1024), str(limits.data_bytes)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, close_fds=True)
+        if self.proc.stdin is None or self.proc.stdout is None:  # never: both were asked for as pipes
+            raise OSError("the sandbox worker has no pipes")
+        self.stdin: IO[bytes] = self.proc.stdin
+        self.stdout: IO[bytes] = self.proc.stdout
         self.memory_mb = limits.memory_mb
 
     def kill(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
-        for stream in (self.proc.stdin, self.proc.stdout):
+        for stream in (self.stdin, self.stdout):
             try:
                 stream.close()
             except OSError:
@@ -94,7 +99,7 @@ class _Worker:
 
 
 class _Pool:
-    def __init__(self):
+    def __init__(self) -> None:
         self.pid = os.getpid()
         self.lock = threading.Condition()
         self.idle: list[_Worker] = []
@@ -151,7 +156,7 @@ class _Pool:
             idle, self.idle = self.idle, []
         for worker in idle:
             try:
-                worker.proc.stdin.close()  # the worker exits at the end of its input
+                worker.stdin.close()  # the worker exits at the end of its input
                 worker.proc.wait(timeout=0.5)
             except (OSError, subprocess.TimeoutExpired):
                 pass
@@ -178,8 +183,8 @@ def shutdown() -> None:
         _pool.shutdown()
 
 
-def call(mode: str, source: str, context: dict, external: dict, moment: str | None,
-         limits: Limits | None = None) -> dict:
+def call(mode: str, source: str, context: dict[str, Any], external: dict[str, Any], moment: str | None,
+         limits: Limits | None = None) -> dict[str, Any]:
     """Run `source` in a worker: `{"result": ...}` for `eval`, `{"context": ...}` for `exec`."""
     limits = limits or current_limits()
     try:
@@ -206,14 +211,14 @@ def call(mode: str, source: str, context: dict, external: dict, moment: str | No
     return reply
 
 
-def _exchange(worker: _Worker, payload: bytes, limits: Limits) -> dict:
+def _exchange(worker: _Worker, payload: bytes, limits: Limits) -> dict[str, Any]:
     deadline = time.monotonic() + limits.wall_s
     try:
-        worker.proc.stdin.write(payload + b"\n")
-        worker.proc.stdin.flush()
+        worker.stdin.write(payload + b"\n")
+        worker.stdin.flush()
     except OSError:
         raise ScriptCrashed(_death(worker)) from None
-    fd = worker.proc.stdout.fileno()
+    fd = worker.stdout.fileno()
     received = bytearray()
     cap = limits.data_bytes * 2 + 65536
     poller = select.poll()  # not select(): a busy server may hold descriptors above 1024
@@ -233,7 +238,8 @@ def _exchange(worker: _Worker, payload: bytes, limits: Limits) -> dict:
         received += chunk
         if len(received) > cap:
             raise ScriptOutputTooLarge(f"the script's result is larger than {limits.data_bytes} bytes")
-    return codec.loads(bytes(received[:received.index(b"\n")]))
+    reply: dict[str, Any] = codec.loads(bytes(received[:received.index(b"\n")]))
+    return reply
 
 
 def _death(worker: _Worker) -> str:
@@ -243,7 +249,7 @@ def _death(worker: _Worker) -> str:
     return f"the worker running the script stopped without an answer ({how})"
 
 
-def _rebuild(error: dict) -> Exception:
+def _rebuild(error: dict[str, Any]) -> Exception:
     kind, message, line = error.get("type", ""), str(error.get("message", ""))[:1000], error.get("line")
     if error.get("code") in LIMIT_ERRORS:
         return LIMIT_ERRORS[error["code"]](message, line)

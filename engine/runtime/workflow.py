@@ -13,6 +13,7 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs import BpmnProcessSpec
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -41,7 +42,7 @@ SERIALIZER = _make_serializer()
 SCRIPT_ENGINE = make_script_engine()
 
 
-def serialize_specs(spec, subprocess_specs: dict) -> str:
+def serialize_specs(spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnProcessSpec]) -> str:
     """Serialize a parsed process and its called processes, for storing with a process version."""
     convert = SERIALIZER.registry.convert
     return json.dumps(
@@ -103,7 +104,7 @@ class UserTaskView:
     name: str
     lane: str | None
     properties: dict[str, str]
-    data: dict
+    data: dict[str, Any]
 
 
 def ready_user_tasks(workflow: BpmnWorkflow) -> list[UserTaskView]:
@@ -164,7 +165,7 @@ def complete_user_task(workflow: BpmnWorkflow, spiff_id: str, data: dict[str, An
     run_engine_steps(workflow)
 
 
-def deliver_message(workflow: BpmnWorkflow, name: str, payload: dict) -> None:
+def deliver_message(workflow: BpmnWorkflow, name: str, payload: dict[str, Any]) -> None:
     """Hand a message to the workflow (correlation is by case: the caller chose this workflow)."""
     try:
         workflow.send_event(BpmnEvent(MessageEventDefinition(name), payload=payload))
@@ -249,4 +250,5 @@ def _sandbox_limit(exc: BaseException) -> ScriptLimitExceeded | None:
 def parse_duration(expression: str, start: datetime) -> datetime:
     """Add an ISO 8601 duration such as P3D or PT4H to `start`, as BPMN timers do."""
     parsed = TimerEventDefinition.parse_iso_duration(expression)
-    return start + TimerEventDefinition.get_timedelta_from_start(parsed, start)
+    due: datetime = start + TimerEventDefinition.get_timedelta_from_start(parsed, start)
+    return due
