@@ -18,7 +18,7 @@ from tsunagu.engine.casefile.governance import (
     current_pledge,
     publish_pledge,
 )
-from tsunagu.engine.casefile.tables import ActionTypeRecord, AgendaItemRecord
+from tsunagu.engine.casefile.tables import ActionTypeRecord, AgendaItemRecord, TeamMemberRecord, TeamRecord
 from tsunagu.engine.clock import Clock
 from tsunagu.engine.commands import cases, council
 from tsunagu.engine.commands.queries import open_tasks_of_case
@@ -72,6 +72,12 @@ def load_demo(session: Session, clock: Clock, process_dir: Path) -> bool:
         session.flush()
         session.add(CouncilMunicipalityRecord(council_id=council.id, municipality_id=town.id))
         session.add_all(CouncilMemberRecord(council_id=council.id, organisation_id=b.id) for b in bodies.values())
+        # The supervisor supervises the caseworkers' team: they read its cases on the supervision basis.
+        team = TeamRecord(municipality_id=town.id, name="相談支援チーム", active=True, created_at=clock())
+        session.add(team)
+        session.flush()
+        session.add_all([TeamMemberRecord(team_id=team.id, user_id=people["caseworker"].id, supervises=False),
+                         TeamMemberRecord(team_id=team.id, user_id=people["supervisor"].id, supervises=True)])
         # Demo users have read the secrecy pledge, so a newcomer reaches the inbox at once.
         pledge = current_pledge(session, town.id)
         session.add_all(PledgeAcceptanceRecord(user_id=u.id, pledge_id=pledge.id, accepted_at=clock())
@@ -94,6 +100,9 @@ def _assessment(lonely: int, ucla: tuple[int, int, int]) -> dict:
             "ucla_1": ucla[0], "ucla_2": ucla[1], "ucla_3": ucla[2], "contact_frequency": "monthly",
             "participation": "no", "support_received": "no", "helps_others": "no"}
 
+
+# Member bodies the demo's coordinating body invites to its meetings.
+ATTENDING = ("shakyo", "npo_ibasho", "minsei", "houkatsu")
 
 CONSENT = {"consent_decision": "given", "purposes": ["support_planning", "information_sharing", "council"],
            "method": "written"}
@@ -128,6 +137,9 @@ def _demo_cases(session, clock, version, people, bodies) -> None:
     _step(session, clock, coordinator, third, "table_case", {
         "meeting_date": meeting_day.isoformat(), "basis": "consent",
         "issues": "就労が途切れ、家族以外との交流がない。", "wishes_summary": "同世代と話せる場所に行ってみたい。"})
+    # The bodies invited to the meeting: the council basis (Art. 16) reaches them, and only them.
+    council.set_attendees(session, clock, coordinator, _agenda_meeting(session, third),
+                          [bodies[key].id for key in ATTENDING if key in bodies])
 
     # 4. Decided by the council: the social welfare council is asked to accept a home visit.
     fourth = cases.start_case(session, clock, supervisor, version, "T.Y. さん（アウトリーチ）")
@@ -139,6 +151,7 @@ def _demo_cases(session, clock, version, people, bodies) -> None:
         "meeting_date": today.isoformat(), "basis": "consent",
         "issues": "妻を亡くし一人暮らし。食事が十分に摂れていない。", "wishes_summary": "放っておいてほしいが、食事は心配。"})
     meeting_id = _agenda_meeting(session, fourth)
+    council.set_attendees(session, clock, coordinator, meeting_id, [bodies[key].id for key in ATTENDING if key in bodies])
     home_visit = _action_type(session, "home_visit")
     food = _action_type(session, "food_referral")
     council.record_decision(session, clock, coordinator, meeting_id, fourth.id, {
@@ -157,12 +170,13 @@ def _demo_cases(session, clock, version, people, bodies) -> None:
         "life_protection_reason": "希死念慮の訴えがあり、本人の同意を得る時間がなかったため。",
         "action_date": today.isoformat()})
 
-    # 6. Referred to an existing scheme and closed.
+    # 6. Referred to an existing scheme and closed: no consent is on the ledger yet, so nothing is shared;
+    # the person contacts the scheme's office themselves.
     sixth = cases.start_case(session, clock, worker, version, "K.H. さん（生活困窮）")
     _step(session, clock, worker, sixth, "intake", _intake("橋本 和子", "ハシモト カズコ", existing_scheme="seikatsu_konkyu"))
     _step(session, clock, worker, sixth, "baseline_assessment", _assessment(3, (2, 2, 2)))
     _step(session, clock, worker, sixth, "referral_out", {
-        "scheme": "seikatsu_konkyu", "receiving_body": "自立相談支援機関", "referral_basis": "consent",
+        "scheme": "seikatsu_konkyu", "receiving_body": "自立相談支援機関", "referral_basis": "no_sharing",
         "referred_on": today.isoformat()})
 
 

@@ -17,6 +17,7 @@ from SpiffWorkflow.spiff.specs.defaults import UserTask
 from tsunagu.engine.casefile.records import WRITERS
 from tsunagu.engine.errors import DefinitionInvalid, DefinitionProblem
 from tsunagu.engine.roles import ROLE_CODES
+from tsunagu.engine.runtime.forms import DATE_KEYWORD_VALUES, DATE_KEYWORDS
 from tsunagu.engine.runtime.sandbox import check_source
 from tsunagu.engine.runtime.workflow import serialize_specs
 
@@ -219,7 +220,29 @@ def _check_json_file(source, element, prop, name, files) -> list[DefinitionProbl
             jsonschema.validators.validator_for(document).check_schema(document)
         except jsonschema.SchemaError as exc:
             return [DefinitionProblem(name, element, "form_schema_invalid", exc.message)]
+        return [DefinitionProblem(name, element, code, message) for code, message in _date_keyword_problems(document)]
     return []
+
+
+def _date_keyword_problems(node: object, where: str = "") -> list[tuple[str, str]]:
+    """Tsunagu's date keywords (`x-not-after`, `x-not-before`) take only "today", on a date field."""
+    problems: list[tuple[str, str]] = []
+    if isinstance(node, list):
+        for index, item in enumerate(node):
+            problems.extend(_date_keyword_problems(item, f"{where}/{index}"))
+    if not isinstance(node, dict):
+        return problems
+    for key in DATE_KEYWORDS:
+        if key not in node:
+            continue
+        if node[key] not in DATE_KEYWORD_VALUES:
+            problems.append(("date_keyword_invalid", f"{where or '/'}: {key} must be \"today\", not {node[key]!r}"))
+        if node.get("format") != "date":
+            problems.append(("date_keyword_not_date", f"{where or '/'}: {key} needs a field of format \"date\""))
+    for key, value in node.items():
+        if key not in DATE_KEYWORDS:
+            problems.extend(_date_keyword_problems(value, f"{where}/{key}"))
+    return problems
 
 
 SCRIPT_ATTRIBUTES = ("script", "prescript", "postscript")  # script tasks, and Spiff's pre/post scripts

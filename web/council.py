@@ -75,6 +75,33 @@ def decide(meeting_id: int, case_id: int):
     return redirect(url_for("council.agenda", meeting_id=meeting_id, _anchor=f"case-{case_id}"))
 
 
+@bp.route("/council/<int:meeting_id>/attendees")
+@login_required
+def attendees(meeting_id: int):
+    """The bodies attending the meeting and each case tabled to it, for the coordinating body to choose."""
+    return _render_attendees(meeting_id)
+
+
+@bp.route("/council/<int:meeting_id>/attendees", methods=["POST"])
+@bp.route("/council/<int:meeting_id>/cases/<int:case_id>/attendees", methods=["POST"])
+@login_required
+def set_attendees(meeting_id: int, case_id: int | None = None):
+    ids = [int(v) if v.isascii() and v.isdigit() else v for v in request.form.getlist("organisation_ids")]
+    try:
+        council.set_attendees(db.session, clock(), g.user, meeting_id, ids, case_id)
+    except FormInvalid as invalid:
+        return _render_attendees(meeting_id, "; ".join(field_message(e) for e in invalid.errors)), 422
+    flash(_("The attending bodies were saved."), "info")
+    anchor = f"case-{case_id}-attendees" if case_id is not None else "meeting-bodies"
+    return redirect(url_for("council.attendees", meeting_id=meeting_id, _anchor=anchor))
+
+
+def _render_attendees(meeting_id: int, error: str | None = None):
+    view = council.view_attendance(db.session, clock(), g.user, meeting_id)
+    return render_template("council_attendees.html", view=view, error=error,
+                           window_days=council.window_days(db.session, view.meeting))
+
+
 def _render_agenda(meeting_id: int, form: DecisionForm):
     meeting, entries = council.view_agenda(db.session, clock(), g.user, meeting_id)
     bodies = [(str(b.id), b.name) for b in queries.member_bodies(db.session, g.user.municipality_id)]

@@ -5,7 +5,7 @@ from datetime import date
 
 from flask_babel import gettext as _
 
-from tsunagu.engine.errors import FieldError, TsunaguError
+from tsunagu.engine.errors import FieldError, FormInvalid, TsunaguError
 
 
 def field_message(error: FieldError) -> str:
@@ -47,6 +47,16 @@ def field_message(error: FieldError) -> str:
         return _("The code is not valid. Enter the current 6-digit code.")
     if code == "uniqueItems":
         return _("Each option can be chosen only once.")
+    if code == "x_not_after":
+        return _("Enter a date no later than today (%(limit)s).", limit=p.get("limit"))
+    if code == "x_not_before":
+        return _("Enter a date no earlier than today (%(limit)s).", limit=p.get("limit"))
+    if code == "not_supervisor":
+        return _("Only a staff member with the supervisor role can supervise a team.")
+    if code == "not_caseworker":
+        return _("Only a staff member with the caseworker role can be a team's caseworker.")
+    if code == "retired":
+        return _("This team is retired.")
     if code == "name_taken":
         return _("This name is already used in your municipality.")
     if code == "code_taken":
@@ -63,10 +73,60 @@ def field_message(error: FieldError) -> str:
         return _("This body is already a member of the council.")
     if code == "owner_retired":
         return _("The default owner body is retired. Choose an active owner body first.")
+    sharing = sharing_message(code, p)
+    if sharing is not None:
+        return sharing
     staff = _staff_field_message(code, p)
     if staff is not None:
         return staff
     return _("This value is not accepted (%(code)s).", code=code)
+
+
+SHARING_CODES = ("sharing_needs_consent_or_tabling", "consent_lacks_purpose", "body_not_attending", "consent_withdrawn",
+                 "recipient_needs_consent_or_reason", "referral_needs_consent_or_statute", "life_protection_needs_reason",
+                 "statute_not_named", "internal_needs_reason", "public_body_needs_reason", "sharing_basis_unknown")
+
+
+def _purpose_label(purpose: str | None) -> str:
+    labels = {"support_planning": _("support planning"), "information_sharing": _("sharing with named bodies"),
+              "council": _("tabling at the council"), "statistics": _("statistics")}
+    return labels.get(purpose or "", purpose or "")
+
+
+def sharing_message(code: str, p: dict) -> str | None:
+    """Why case data may not go to a body (engine/casefile/sharing.py), saying what is missing."""
+    body = p.get("body") or _("this body")
+    purpose = _purpose_label(p.get("purpose"))
+    if code == "sharing_needs_consent_or_tabling":
+        return _("%(body)s cannot receive this case's information: record a consent naming %(body)s for "
+                 "%(purpose)s, or table the case at a council meeting %(body)s attends.", body=body, purpose=purpose)
+    if code == "consent_lacks_purpose":
+        return _("The consent in force does not cover %(purpose)s. Ask the person for a consent that lists it.",
+                 purpose=purpose)
+    if code == "body_not_attending":
+        return _("%(body)s does not attend the council meeting this case is tabled at, and no consent names it "
+                 "for %(purpose)s. Invite %(body)s to the meeting or ask the person for a consent naming it.",
+                 body=body, purpose=purpose)
+    if code == "consent_withdrawn":
+        return _("The person withdrew the consent that named %(body)s. Its information can go on only if the "
+                 "withdrawal follow-up continues the case under the council's secrecy (Act Art. 16) and %(body)s "
+                 "attends the meeting.", body=body)
+    if code == "recipient_needs_consent_or_reason":
+        return _("%(body)s is not a member body, so neither a consent nor the council can cover it. Choose "
+                 "protection of life or body and give the reason, or choose the member body the watcher belongs to.",
+                 body=body)
+    if code == "referral_needs_consent_or_statute":
+        return _("No consent in force covers sharing with other bodies. Record the person's consent first, name "
+                 "the statute that provides for the referral, or refer without sharing.")
+    if code == "life_protection_needs_reason":
+        return _("Give the reason why sharing is needed to protect the person's life or body.")
+    if code == "statute_not_named":
+        return _("Name the statute (and article) that provides for this sharing.")
+    if code in ("internal_needs_reason", "public_body_needs_reason"):
+        return _("Give the reason this use is needed for the work.")
+    if code == "sharing_basis_unknown":
+        return _("Choose one of the listed bases.")
+    return None
 
 
 def _staff_field_message(code: str, p: dict) -> str | None:
@@ -150,6 +210,8 @@ def error_message(error: TsunaguError) -> str:
         return _("Your input is too large to keep as a draft. Shorten it, or complete the form now.")
     if code == "unstorable_input":
         return _("The input contains a character that cannot be used (NUL). Remove it and try again.")
+    if code in SHARING_CODES and isinstance(error, FormInvalid) and error.errors:
+        return field_message(error.errors[0])
     return _("The request could not be completed (%(code)s).", code=code)
 
 
@@ -167,4 +229,4 @@ def _is_date(limit) -> bool:
 HTTP_STATUS = {"not_found": 404, "forbidden": 403, "conflict": 409, "invalid_state": 409, "form_invalid": 422,
                "message_not_expected": 409, "in_use": 409,
                "cannot_demote_self": 409, "last_admin": 409, "break_glass_read_only": 403,
-               "draft_too_large": 413, "unstorable_input": 422}
+               "draft_too_large": 413, "unstorable_input": 422, **{code: 422 for code in SHARING_CODES}}

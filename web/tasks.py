@@ -43,7 +43,8 @@ def show(task_id: int):
     draft = drafts.load_draft(db.session, clock(), g.user, task.id)
     values = draft_values(schema, draft.fields) if draft else queries.task_prefill(db.session, task)
     fields = build_fields(schema, ui_schema, values=values, sources=_sources(task, ui_schema))
-    return render_template("task.html", task=task, schema=schema, fields=fields, draft=draft)
+    return render_template("task.html", task=task, schema=schema, fields=fields, draft=draft,
+                           disclosures=queries.disclosures_to_review(db.session, task))
 
 
 @bp.route("/tasks/<int:task_id>/draft", methods=["POST"])

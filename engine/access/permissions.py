@@ -7,28 +7,32 @@ already see (a role they lack, a packet instead of the whole file, a break-glass
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy.orm import object_session
+from sqlalchemy.orm import Session, object_session
 
 from ..errors import BreakGlassReadOnly, Forbidden, NotFound
 from ..models import CaseRecord, TaskRecord, TaskStatus, UserRecord
 from ..roles import Role
 from ..runtime.timers import engine_now
-from .policy import Access, Basis, case_access
+from .policy import Access, Basis, case_access, coordinated_councils, coordinates_for
 
 CASE_STARTERS = {Role.CASEWORKER, Role.SUPERVISOR}
 CASE_COORDINATORS = {Role.CASEWORKER, Role.SUPERVISOR, Role.COORDINATOR}
 OPERATORS = {Role.SUPERVISOR, Role.ADMIN}
 
 
-def _holds(user: UserRecord, roles) -> bool:
+def _holds(user: UserRecord, roles: Iterable[Role]) -> bool:
     return bool(user.role_codes & {r.value for r in roles})
 
 
 def access_to(user: UserRecord, case: CaseRecord, now: datetime | None = None) -> Access:
     """The user's access to the case now (see `policy.case_access`)."""
-    return case_access(object_session(case), user, case, now or engine_now())
+    session = object_session(case)
+    if session is None:  # a case is only ever judged as loaded by a command's session
+        raise ValueError("the case is not attached to a session")
+    return case_access(session, user, case, now or engine_now())
 
 
 def can_view_case(user: UserRecord, case: CaseRecord, now: datetime | None = None) -> bool:
@@ -40,6 +44,8 @@ def can_work_task(user: UserRecord, task: TaskRecord, now: datetime | None = Non
     offered to one member body only by that body's people, and only while their basis holds."""
     if not (user.active and user.municipality_id == task.municipality_id and task.role in user.role_codes):
         return False
+    if task.role == Role.COORDINATOR.value and not _coordinating_body(user, task.case, now):
+        return False  # the coordinator lane is the designated body's work, not a role's
     if task.candidate_body_id is None:
         return True
     return task.candidate_body_id == user.organisation_id and _acting_basis(access_to(user, task.case, now))
@@ -120,7 +126,7 @@ def require_task_work(user: UserRecord, task: TaskRecord, now: datetime | None =
 def require_case_coordination(user: UserRecord, case: CaseRecord, now: datetime | None = None) -> None:
     """Adding actions, recording consent changes and asking for reviews: case staff with the whole file."""
     require_case_view(user, case, now)
-    if not _holds(user, CASE_COORDINATORS):
+    if not _case_staff(user, case, now):
         raise Forbidden("only case staff may change this case", element=case.reference)
     require_case_file(user, case, now)
     require_case_action(user, case, now)
@@ -129,22 +135,44 @@ def require_case_coordination(user: UserRecord, case: CaseRecord, now: datetime 
 def can_coordinate_case(user: UserRecord, case: CaseRecord, now: datetime | None = None) -> bool:
     """Whether the case page offers adding actions, recording withdrawal and early reviews."""
     found = access_to(user, case, now)
-    return _holds(user, CASE_COORDINATORS) and found.full and _acting_basis(found)
+    return _case_staff(user, case, now) and found.full and _acting_basis(found)
+
+
+def _case_staff(user: UserRecord, case: CaseRecord, now: datetime | None) -> bool:
+    """Caseworkers and supervisors, and coordinators only as staff of the case's coordinating body."""
+    return _holds(user, CASE_STARTERS) or (_holds(user, {Role.COORDINATOR}) and _coordinating_body(user, case, now))
+
+
+def _coordinating_body(user: UserRecord, case: CaseRecord, now: datetime | None) -> bool:
+    session = object_session(case)
+    if session is None:
+        raise ValueError("the case is not attached to a session")
+    return coordinates_for(session, user, case.municipality_id, (now or engine_now()).date())
 
 
 def can_start_case(user: UserRecord) -> bool:
     return user.active and _holds(user, CASE_STARTERS)
 
 
-def require_council_work(user: UserRecord) -> None:
-    """Running council business is the coordinating body's work."""
-    if not (user.active and _holds(user, {Role.COORDINATOR})):
+def council_work(session: Session, user: UserRecord, now: datetime | None = None) -> list[int]:
+    """The councils whose business the user runs: those their organisation is the designated coordinating
+    body of (Act Art. 17(1)); none for the coordinator role alone."""
+    return coordinated_councils(session, user, (now or engine_now()).date())
+
+
+def require_council_work(session: Session, user: UserRecord, now: datetime | None = None) -> list[int]:
+    """Running council business is the coordinating body's work: the councils the user runs, or refused."""
+    councils = council_work(session, user, now)
+    if not councils:
         raise Forbidden("only the coordinating body may run council business")
+    return councils
 
 
 def require_council_case(user: UserRecord, case: CaseRecord, now: datetime | None = None) -> None:
-    """A coordinator may act on cases of their own municipality tabled at the council."""
-    require_council_work(user)
+    """The coordinating body of a council the case's municipality belongs to acts on the cases tabled there."""
+    if not (user.active and _holds(user, {Role.COORDINATOR}) and _coordinating_body(user, case, now)):
+        require_case_view(user, case, now)
+        raise Forbidden("only the coordinating body may run council business", element=case.reference)
     require_case_file(user, case, now)
     require_case_action(user, case, now)
 

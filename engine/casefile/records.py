@@ -2,9 +2,10 @@
 domain tables and returns the few values the process flow needs (ids, flags, scores)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Callable
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,6 +15,17 @@ from ..clock import Clock
 from ..db import reserve_id
 from ..errors import FieldError, FormInvalid, InvalidState
 from ..models import CaseRecord, ProcessVersionRecord, TaskRecord, UserRecord
+from .governance import council_of
+from .sharing import (
+    COUNCIL,
+    INFORMATION_SHARING,
+    Basis,
+    SharingRefused,
+    consent_for,
+    consent_recorded_after,
+    decide,
+    disclose,
+)
 from .tables import (
     CLOSED_ACTION_STATUSES,
     ActionStatus,
@@ -21,7 +33,6 @@ from .tables import (
     AssessmentRecord,
     ConsentRecord,
     CouncilMeetingRecord,
-    DisclosureRecord,
     OrganisationKind,
     OrganisationRecord,
     PersonRecord,
@@ -39,25 +50,26 @@ class RecordContext:
     version: ProcessVersionRecord
 
 
-Writer = Callable[[RecordContext, dict], dict]
+Data = dict[str, Any]
+Writer = Callable[[RecordContext, Data], Data]
 WRITERS: dict[str, Writer] = {}
 
 
-def writer(name: str):
+def writer(name: str) -> Callable[[Writer], Writer]:
     def register(fn: Writer) -> Writer:
         WRITERS[name] = fn
         return fn
     return register
 
 
-def write_record(ctx: RecordContext, name: str, data: dict) -> dict:
+def write_record(ctx: RecordContext, name: str, data: Data) -> Data:
     """Run the named writer; an unknown name is a definition error the loader should have caught."""
     if name not in WRITERS:
         raise InvalidState(f"unknown record writer '{name}'", element=ctx.task.element_id)
     return WRITERS[name](ctx, data)
 
 
-def member_body(session: Session, municipality_id: int, body_id, field: str, element: str) -> OrganisationRecord:
+def member_body(session: Session, municipality_id: int, body_id: object, field: str, element: str) -> OrganisationRecord:
     """An active member body of the municipality (a retired one takes no new work), or a field error naming `field`."""
     body = session.get(OrganisationRecord, body_id) if isinstance(body_id, int) else None
     if body is None or body.municipality_id != municipality_id or body.kind != OrganisationKind.MEMBER_BODY \
@@ -66,24 +78,7 @@ def member_body(session: Session, municipality_id: int, body_id, field: str, ele
     return body
 
 
-def disclose(session: Session, clock: Clock, actor: UserRecord, case_id: int, recipient: str, basis: str, *,
-             consent_id: int | None = None, action_id: int | None = None, reason: str | None = None) -> None:
-    """Log that case data reached another body, with the legal basis it reached it on."""
-    session.add(DisclosureRecord(case_id=case_id, recipient=recipient, basis=basis, consent_id=consent_id,
-                                 action_id=action_id, reason=reason, recorded_by_id=actor.id, recorded_at=clock()))
-
-
-def sharing_basis(session: Session, case_id: int, body_id: int) -> tuple[str, int | None]:
-    """Consent when one in force names the receiving body (with its id), otherwise the council's basis."""
-    for consent in session.scalars(select(ConsentRecord).where(
-            ConsentRecord.case_id == case_id, ConsentRecord.decision == "given",
-            ConsentRecord.withdrawn_at.is_(None)).order_by(ConsentRecord.id.desc())):
-        if body_id in (consent.recipient_body_ids or []):
-            return "consent", consent.id
-    return "council", None
-
-
-def _flags(data: dict) -> list[str]:
+def _flags(data: Data) -> list[str]:
     return list(data.get("special_care") or [])
 
 
@@ -91,14 +86,14 @@ def _flags(data: dict) -> list[str]:
 PERSON_FIELDS = {"person_name": "name", "person_kana": "kana", "birth_year": "birth_year"}
 
 
-def person_answers(person: PersonRecord) -> dict:
+def person_answers(person: PersonRecord) -> Data:
     """The intake answers a known person's new episode starts from."""
     return {name: getattr(person, column) for name, column in PERSON_FIELDS.items()
             if getattr(person, column) not in (None, "")}
 
 
 @writer("intake")
-def record_intake(ctx: RecordContext, data: dict) -> dict:
+def record_intake(ctx: RecordContext, data: Data) -> Data:
     case = ctx.case
     if case.person_id is None:
         person = PersonRecord(id=reserve_id(ctx.session, PersonRecord), municipality_id=case.municipality_id,
@@ -125,7 +120,7 @@ UCLA_ITEMS = ("ucla_1", "ucla_2", "ucla_3")
 ISOLATION_ITEMS = ("contact_frequency", "participation", "support_received", "helps_others")
 
 
-def isolation_count(answers: dict) -> int:
+def isolation_count(answers: Data) -> int:
     """How many of the four objective isolation indicators are present (0-4)."""
     return sum((
         answers.get("contact_frequency") in ("monthly", "rarely"),
@@ -136,7 +131,7 @@ def isolation_count(answers: dict) -> int:
 
 
 @writer("assessment")
-def record_assessment(ctx: RecordContext, data: dict) -> dict:
+def record_assessment(ctx: RecordContext, data: Data) -> Data:
     session, case = ctx.session, ctx.case
     earlier = session.scalar(select(AssessmentRecord.id).where(AssessmentRecord.case_id == case.id).limit(1))
     stage = "review" if earlier else "baseline"
@@ -157,7 +152,7 @@ def record_assessment(ctx: RecordContext, data: dict) -> dict:
 
 
 @writer("crisis")
-def record_crisis(ctx: RecordContext, data: dict) -> dict:
+def record_crisis(ctx: RecordContext, data: Data) -> Data:
     recipient = data.get("bodies_informed") or data.get("shared_with")
     if recipient:
         disclose(ctx.session, ctx.clock, ctx.actor, ctx.case.id, recipient, "life_protection",
@@ -165,7 +160,7 @@ def record_crisis(ctx: RecordContext, data: dict) -> dict:
     return {"crisis_recorded": True}
 
 
-def _consent(ctx: RecordContext, data: dict) -> dict:
+def _consent(ctx: RecordContext, data: Data) -> Data:
     decision = data.get("consent_decision", data.get("decision"))
     consent = ConsentRecord(id=reserve_id(ctx.session, ConsentRecord), case_id=ctx.case.id,
                             person_id=ctx.case.person_id, decision=decision,
@@ -189,12 +184,10 @@ TABLING_NOTES = (("issues", "検討事項"), ("wishes_summary", "本人の意向
 
 
 @writer("tabling")
-def record_tabling(ctx: RecordContext, data: dict) -> dict:
+def record_tabling(ctx: RecordContext, data: Data) -> Data:
     session, case = ctx.session, ctx.case
     basis = data.get("basis", "council_art16")
-    consent_id = current_consent_id(session, case.id) if basis == "consent" else None
-    if basis == "consent" and consent_id is None:
-        raise FormInvalid([FieldError("basis", "consent_not_in_force")], element=ctx.task.element_id)
+    consent_id = _council_consent(ctx) if basis == "consent" else None
     held_on = date.fromisoformat(data["meeting_date"])
     meeting = session.scalar(select(CouncilMeetingRecord).where(
         CouncilMeetingRecord.municipality_id == case.municipality_id, CouncilMeetingRecord.held_on == held_on))
@@ -202,6 +195,8 @@ def record_tabling(ctx: RecordContext, data: dict) -> dict:
         meeting = CouncilMeetingRecord(id=reserve_id(session, CouncilMeetingRecord),
                                        municipality_id=case.municipality_id, held_on=held_on,
                                        title=f"個別ケース検討会議 {held_on.isoformat()}", created_at=ctx.clock())
+        council = council_of(session, case.municipality_id)
+        meeting.council_id = council.id if council is not None else None
         session.add(meeting)
     elif session.scalar(select(AgendaItemRecord.id).where(
             AgendaItemRecord.meeting_id == meeting.id, AgendaItemRecord.case_id == case.id)) is not None:
@@ -210,9 +205,23 @@ def record_tabling(ctx: RecordContext, data: dict) -> dict:
     session.add(AgendaItemRecord(meeting_id=meeting.id, case_id=case.id, basis=basis, note=note or None,
                                  tabled_at=ctx.clock()))
     disclose(session, ctx.clock, ctx.actor, case.id, meeting.title, "consent" if consent_id else "council",
-             consent_id=consent_id)
+             consent_id=consent_id, purpose=COUNCIL)
     audit.record(session, ctx.clock, ctx.actor, "case.tabled", case_id=case.id, meeting=meeting.id, basis=basis)
     return {"meeting_id": meeting.id, "council_basis": basis}
+
+
+def _council_consent(ctx: RecordContext) -> int:
+    """The consent in force (since any switch to the council's secrecy) that lists tabling at the council."""
+    consents = [c for c in ctx.session.scalars(select(ConsentRecord).where(
+        ConsentRecord.case_id == ctx.case.id, ConsentRecord.decision == "given",
+        ConsentRecord.withdrawn_at.is_(None)).order_by(ConsentRecord.id.desc()))
+        if ctx.case.secrecy_since is None or consent_recorded_after(c, ctx.case.secrecy_since)]
+    if not consents:
+        raise FormInvalid([FieldError("basis", "consent_not_in_force")], element=ctx.task.element_id)
+    for consent in consents:
+        if COUNCIL in (consent.purposes or []):
+            return consent.id
+    raise SharingRefused("consent_lacks_purpose", "basis", element=ctx.task.element_id, purpose=COUNCIL)
 
 
 def current_consent_id(session: Session, case_id: int) -> int | None:
@@ -230,7 +239,7 @@ def _action(ctx: RecordContext) -> SupportActionRecord:
 
 
 @writer("action_response")
-def record_action_response(ctx: RecordContext, data: dict) -> dict:
+def record_action_response(ctx: RecordContext, data: Data) -> Data:
     action = _action(ctx)
     accepted = data.get("response") == "accept"
     action.status = ActionStatus.ACCEPTED if accepted else ActionStatus.DECLINED
@@ -239,19 +248,20 @@ def record_action_response(ctx: RecordContext, data: dict) -> dict:
 
 
 @writer("action_reassign")
-def record_action_reassign(ctx: RecordContext, data: dict) -> dict:
+def record_action_reassign(ctx: RecordContext, data: Data) -> Data:
     action = _action(ctx)
     body = member_body(ctx.session, ctx.case.municipality_id, data.get("owner_body_id"), "owner_body_id",
                        ctx.task.element_id)
+    basis = decide(ctx.session, ctx.case, body.id, INFORMATION_SHARING, ctx.clock(), field="owner_body_id",
+                   element=ctx.task.element_id, body_name=body.name)
     action.owner_body_id, action.status = body.id, ActionStatus.PROPOSED
-    basis, consent_id = sharing_basis(ctx.session, ctx.case.id, body.id)
-    disclose(ctx.session, ctx.clock, ctx.actor, ctx.case.id, body.name, basis, consent_id=consent_id,
-             action_id=action.id, reason=action.action_type.name)
+    disclose(ctx.session, ctx.clock, ctx.actor, ctx.case.id, body.name, basis, action_id=action.id,
+             reason=action.action_type.name)
     return {"action_owner_body_id": body.id}
 
 
 @writer("action_contact")
-def record_action_contact(ctx: RecordContext, data: dict) -> dict:
+def record_action_contact(ctx: RecordContext, data: Data) -> Data:
     action = _action(ctx)
     action.status = ActionStatus.IN_CONTACT
     action.first_contact_on = date.fromisoformat(data["contacted_on"]) if data.get("contacted_on") else None
@@ -259,7 +269,7 @@ def record_action_contact(ctx: RecordContext, data: dict) -> dict:
 
 
 @writer("action_outcome")
-def record_action_outcome(ctx: RecordContext, data: dict) -> dict:
+def record_action_outcome(ctx: RecordContext, data: Data) -> Data:
     action = _action(ctx)
     delivered = data.get("outcome") == "delivered"
     action.status = ActionStatus.DELIVERED if delivered else ActionStatus.NOT_DELIVERED
@@ -276,24 +286,60 @@ def close_open_actions(session: Session, clock: Clock, case_id: int) -> None:
 
 
 @writer("review")
-def record_review(ctx: RecordContext, data: dict) -> dict:
+def record_review(ctx: RecordContext, data: Data) -> Data:
     return {"review_decision": data.get("review_decision", "continue")}
 
 
-REFERRAL_BASES = {"consent": "consent", "other_statute": "statute"}
-
-
 @writer("referral_out")
-def record_referral_out(ctx: RecordContext, data: dict) -> dict:
-    basis = REFERRAL_BASES.get(data.get("referral_basis"))
-    if basis and data.get("receiving_body"):
-        consent_id = current_consent_id(ctx.session, ctx.case.id) if basis == "consent" else None
-        disclose(ctx.session, ctx.clock, ctx.actor, ctx.case.id, data["receiving_body"], basis,
-                 consent_id=consent_id, reason=data.get("scheme"))
+def record_referral_out(ctx: RecordContext, data: Data) -> Data:
+    """Handing over to another scheme's body: on a consent listing information sharing, or a named statute."""
+    choice, receiving = data.get("referral_basis"), data.get("receiving_body")
+    if choice == "no_sharing" or not receiving:
+        return {}
+    element = ctx.task.element_id
+    if choice == "other_statute":
+        basis = decide(ctx.session, ctx.case, None, INFORMATION_SHARING, ctx.clock(), explicit="statute",
+                       statute=data.get("referral_statute"), field="referral_statute", element=element,
+                       body_name=receiving)
+    else:
+        consent = consent_for(ctx.session, ctx.case, INFORMATION_SHARING)
+        if consent is None:
+            raise SharingRefused("referral_needs_consent_or_statute", "referral_basis", element=element,
+                                 body=receiving, purpose=INFORMATION_SHARING)
+        basis = Basis("consent", INFORMATION_SHARING, consent_id=consent.id)
+    disclose(ctx.session, ctx.clock, ctx.actor, ctx.case.id, receiving, basis, reason=data.get("scheme"))
     return {}
 
 
+@writer("watch_arrangement")
+def record_watch_arrangement(ctx: RecordContext, data: Data) -> Data:
+    """見守り: the watcher learns of the person, so the arrangement is a sharing with its own basis."""
+    element = ctx.task.element_id
+    body_id = data.get("watcher_body_id")
+    body = member_body(ctx.session, ctx.case.municipality_id, body_id, "watcher_body_id", element) \
+        if body_id is not None else None
+    recipient = f"{body.name}（{data.get('watcher_name')}）" if body is not None else str(data.get("watcher_name"))
+    explicit = "life_protection" if data.get("watch_sharing_basis") == "life_protection" else None
+    basis = decide(ctx.session, ctx.case, body.id if body is not None else None, INFORMATION_SHARING, ctx.clock(),
+                   explicit=explicit, reason=data.get("watch_basis_reason"),
+                   field="watch_basis_reason" if explicit else "watch_sharing_basis", element=element,
+                   body_name=recipient)
+    disclose(ctx.session, ctx.clock, ctx.actor, ctx.case.id, recipient, basis)
+    return {"watch_basis": basis.basis}
+
+
+@writer("withdrawal")
+def record_withdrawal(ctx: RecordContext, data: Data) -> Data:
+    """After a withdrawal, the choice to go on under the council's secrecy switches the case to Art. 16."""
+    secrecy = data.get("withdrawal_table_under_secrecy") == "yes"
+    if secrecy:
+        ctx.case.secrecy_since = ctx.clock()
+        ctx.case.secrecy_wishes = data.get("withdrawal_note")
+        audit.record(ctx.session, ctx.clock, ctx.actor, "case.secrecy_basis", case_id=ctx.case.id)
+    return {"table_under_secrecy": secrecy}
+
+
 @writer("closure")
-def record_closure(ctx: RecordContext, data: dict) -> dict:
+def record_closure(ctx: RecordContext, data: Data) -> Data:
     ctx.case.closure_reason = data.get("closure_reason")
     return {"closure_reason": ctx.case.closure_reason}

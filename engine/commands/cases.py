@@ -2,8 +2,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, cast
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -11,7 +16,7 @@ from .. import audit
 from ..access import permissions
 from ..casefile.records import RecordContext, close_open_actions, write_record
 from ..casefile.tables import CaseStaffRecord
-from ..clock import DEFAULT_ZONE, Clock, local
+from ..clock import DEFAULT_ZONE, Clock
 from ..db import transaction
 from ..errors import Conflict, Forbidden, InvalidState, NotFound
 from ..models import (
@@ -47,12 +52,15 @@ RECORD_PROPERTY = "record"
 CANDIDATE_BODY_PROPERTY = "candidateBody"
 
 
+# A permission check a command asks before it loads a case: raises unless the user may act on it now.
+Requirement = Callable[[UserRecord, CaseRecord, datetime], None]
+
 CONCERN_FORM = "concern-schema.json"  # the process folder's form for a lay referrer's concern
 
 
 def start_case(session: Session, clock: Clock, actor: UserRecord, version: ProcessVersionRecord,
                title: str, *, person_id: int | None = None, episode: int = 1,
-               previous_case_id: int | None = None, concern: dict | None = None) -> CaseRecord:
+               previous_case_id: int | None = None, concern: dict[str, Any] | None = None) -> CaseRecord:
     """Open a case on a process version and run it to its first task (a reopened case: a new episode).
 
     With `concern`, a lay referrer (つながりサポーター) opens it: the concern form is validated and stored
@@ -78,7 +86,7 @@ def start_case(session: Session, clock: Clock, actor: UserRecord, version: Proce
         session.add(case)
         session.flush()
         join_staff(session, case.id, actor, now)
-        case.reference = f"{local(now, DEFAULT_ZONE).year}-{case.id:06d}"
+        case.reference = f"{now.astimezone(ZoneInfo(DEFAULT_ZONE)).year}-{case.id:06d}"
         if concern is not None:
             session.add(FormSubmissionRecord(case_id=case.id, task_id=None, form_id=CONCERN_FORM,
                                              form_version=version.content_hash, data=concern,
@@ -90,7 +98,8 @@ def start_case(session: Session, clock: Clock, actor: UserRecord, version: Proce
     return case
 
 
-def complete_task(session: Session, clock: Clock, actor: UserRecord, task_id: int, data: dict) -> CaseRecord:
+def complete_task(session: Session, clock: Clock, actor: UserRecord, task_id: int,
+                  data: dict[str, Any]) -> CaseRecord:
     """Validate the form, complete the task and run the process on; a conflict changes nothing."""
     with transaction(session):
         with session.no_autoflush:  # load and run: nothing is written (or locked) while the scripts run
@@ -103,9 +112,10 @@ def complete_task(session: Session, clock: Clock, actor: UserRecord, task_id: in
                 raise InvalidState("the case is stopped on an error; an operator must retry it first",
                                    element=case.error_element)
             version = case.process_version
-            schema = json.loads(version.files[task.form_file])
+            # A task without a form (a manual task) is completed with no data.
+            schema = json.loads(version.files[task.form_file]) if task.form_file else {"type": "object"}
             data = with_defaults(schema, data)
-            validate_form(schema, data, element=task.element_id)
+            validate_form(schema, data, element=task.element_id, now=clock())
             workflow = load_state(version.spec, case.workflow_state)
             props = _task_properties(workflow, task)
             step_data = _workflow_data(data, props)
@@ -192,7 +202,7 @@ def retry_case(session: Session, clock: Clock, actor: UserRecord, case_id: int) 
     return case
 
 
-def _valid_concern(version: ProcessVersionRecord, data: dict) -> dict:
+def _valid_concern(version: ProcessVersionRecord, data: dict[str, Any]) -> dict[str, Any]:
     if CONCERN_FORM not in version.files:
         raise InvalidState("this process takes no referrals (it has no concern form)", element=CONCERN_FORM)
     schema = json.loads(version.files[CONCERN_FORM])
@@ -201,7 +211,8 @@ def _valid_concern(version: ProcessVersionRecord, data: dict) -> dict:
     return data
 
 
-def load_case_for_update(session: Session, clock: Clock, actor: UserRecord, case_id: int, require) -> tuple:
+def load_case_for_update(session: Session, clock: Clock, actor: UserRecord, case_id: int,
+                         require: Requirement) -> tuple[CaseRecord, BpmnWorkflow]:
     """A running case and its restored workflow, after `require(actor, case, now)` allowed the command."""
     case = session.get(CaseRecord, case_id)
     if case is None:
@@ -212,7 +223,8 @@ def load_case_for_update(session: Session, clock: Clock, actor: UserRecord, case
     return case, load_state(case.process_version.spec, case.workflow_state)
 
 
-def advance(session, clock, actor, case, workflow, step, *, raise_failure: bool = False) -> None:
+def advance(session: Session, clock: Clock, actor: UserRecord | None, case: CaseRecord, workflow: BpmnWorkflow,
+            step: Callable[[], object], *, raise_failure: bool = False) -> None:
     """Run one engine step, then project its outcome onto the case and task rows.
 
     A failing step stops the case in the error state, unless `raise_failure` asks the caller (the
@@ -225,7 +237,7 @@ def advance(session, clock, actor, case, workflow, step, *, raise_failure: bool 
     record_step(session, clock, actor, case, workflow, failure)
 
 
-def run_step(clock: Clock, workflow, step) -> StepFailed | None:
+def run_step(clock: Clock, workflow: BpmnWorkflow, step: Callable[[], object]) -> StepFailed | None:
     """Run one engine step (the process's scripts, conditions and decisions) and say how it failed, if it did.
 
     Load, run, then write: a command runs this before its first write, so that on SQLite no
@@ -240,7 +252,8 @@ def run_step(clock: Clock, workflow, step) -> StepFailed | None:
     return None
 
 
-def record_step(session, clock, actor, case, workflow, failure: StepFailed | None) -> None:
+def record_step(session: Session, clock: Clock, actor: UserRecord | None, case: CaseRecord, workflow: BpmnWorkflow,
+                failure: StepFailed | None) -> None:
     """Project a step's outcome onto the case and task rows: its error state, or where the process now waits."""
     if failure is not None:
         case.status = CaseStatus.ERROR
@@ -264,7 +277,7 @@ def record_step(session, clock, actor, case, workflow, failure: StepFailed | Non
     _sync_tasks(session, clock, case, workflow)
 
 
-def status_of(workflow) -> CaseStatus:
+def status_of(workflow: BpmnWorkflow) -> CaseStatus:
     """Completed, running (people have tasks) or waiting (only timers or messages can move it)."""
     if workflow.is_completed():
         return CaseStatus.COMPLETED
@@ -273,7 +286,7 @@ def status_of(workflow) -> CaseStatus:
     return CaseStatus.WAITING
 
 
-def _sync_tasks(session: Session, clock: Clock, case: CaseRecord, workflow) -> None:
+def _sync_tasks(session: Session, clock: Clock, case: CaseRecord, workflow: BpmnWorkflow) -> None:
     """Make the open task rows of a case match the workflow's ready user tasks."""
     now = clock()
     ready = {view.spiff_id: view for view in ready_user_tasks(workflow)}
@@ -305,7 +318,8 @@ def _sync_tasks(session: Session, clock: Clock, case: CaseRecord, workflow) -> N
         announce_new_task(session, clock, row, props)
 
 
-def _open_task(session: Session, task_id: int, actor: UserRecord | None = None, now=None) -> TaskRecord:
+def _open_task(session: Session, task_id: int, actor: UserRecord | None = None,
+               now: datetime | None = None) -> TaskRecord:
     task = session.get(TaskRecord, task_id)
     if task is None:
         raise NotFound("no such task", element=str(task_id))
@@ -316,14 +330,14 @@ def _open_task(session: Session, task_id: int, actor: UserRecord | None = None, 
     return task
 
 
-def _task_properties(workflow, task: TaskRecord) -> dict:
+def _task_properties(workflow: BpmnWorkflow, task: TaskRecord) -> dict[str, Any]:
     for view in ready_user_tasks(workflow):
         if view.spiff_id == task.spiff_task_id:
             return view.properties
     raise Conflict(f"task '{task.element_id}' is no longer waiting", element=task.element_id)
 
 
-def _workflow_data(data: dict, props: dict) -> dict:
+def _workflow_data(data: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
     listed = props.get(WORKFLOW_FIELDS_PROPERTY)
     if not listed:
         # A task with a case-file writer keeps its form out of workflow data; others pass it all on.
@@ -334,11 +348,11 @@ def _workflow_data(data: dict, props: dict) -> dict:
 
 def _lock_case(session: Session, case: CaseRecord) -> None:
     """Take the case row before writing anything: of two racers the second fails here with Conflict,
-    before a case-file writer's early flush could trip a unique key. The version is not bumped here;
+    before the prepared rows' flush could trip a unique key. The version is not bumped here;
     the command's final write bumps it once."""
-    taken = session.execute(
+    taken = cast(CursorResult[Any], session.execute(
         update(CaseRecord).where(CaseRecord.id == case.id, CaseRecord.lock_version == case.lock_version)
-        .values(lock_version=CaseRecord.lock_version).execution_options(synchronize_session=False)).rowcount
+        .values(lock_version=CaseRecord.lock_version).execution_options(synchronize_session=False))).rowcount
     if taken != 1:
         raise Conflict("the case was changed by someone else; reload and try again", element=case.reference)
 
@@ -353,7 +367,7 @@ def resolve_incidents(session: Session, clock: Clock, actor: UserRecord, case_id
 STAFF_ROLES = {"caseworker", "supervisor"}
 
 
-def join_staff(session: Session, case_id: int, user: UserRecord, now) -> None:
+def join_staff(session: Session, case_id: int, user: UserRecord, now: datetime) -> None:
     """Caseworkers and supervisors who work a case gain the staff basis to read its file."""
     if user.role_codes & STAFF_ROLES and session.get(CaseStaffRecord, (case_id, user.id)) is None:
         session.add(CaseStaffRecord(case_id=case_id, user_id=user.id, since=now))

@@ -1,20 +1,35 @@
 """The regional council (協議会): meetings, their agenda and the decisions that move cases on."""
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
+from typing import Any
 
 from marshmallow import Schema, fields, validate
-from sqlalchemy import func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
 
 from .. import audit
 from ..access import permissions
+from ..access.policy import attending_bodies, meetings_of_councils
+from ..casefile.governance import CouncilMemberRecord, CouncilMunicipalityRecord, council_of
 from ..casefile.records import member_body
-from ..casefile.tables import AgendaItemRecord, CouncilDecisionRecord, CouncilMeetingRecord, SupportActionRecord
+from ..casefile.tables import (
+    AgendaAttendeeRecord,
+    AgendaItemRecord,
+    CouncilDecisionRecord,
+    CouncilMeetingRecord,
+    MeetingBodyRecord,
+    OrganisationKind,
+    OrganisationRecord,
+    SupportActionRecord,
+)
 from ..clock import Clock
 from ..db import reserve_id, transaction
 from ..errors import FieldError, FormInvalid, InvalidState, NotFound
-from ..models import CaseRecord, UserRecord
+from ..models import CaseRecord, MunicipalityRecord, UserRecord
+from ..runtime.forms import today_in_japan
 from ..runtime.workflow import deliver_message
 from .cases import load_case_for_update, record_step, run_step
 from .events import ActionInput, action_message, create_action, parse, start_of_day
@@ -48,11 +63,11 @@ class MeetingSummary:
 
 
 def list_meetings(session: Session, user: UserRecord) -> list[MeetingSummary]:
-    """The municipality's council meetings, newest first, with how many cases each tabled and decided."""
-    permissions.require_council_work(user)
-    meetings = list(session.scalars(select(CouncilMeetingRecord)
-                                    .where(CouncilMeetingRecord.municipality_id == user.municipality_id)
-                                    .order_by(CouncilMeetingRecord.held_on.desc())))
+    """The meetings of the councils the user's body coordinates (a joint council's from every municipality
+    in it), newest first, with how many cases each tabled and decided."""
+    councils = permissions.require_council_work(session, user)
+    meetings = list(session.scalars(select(CouncilMeetingRecord).where(meetings_of_councils(councils))
+                                    .order_by(CouncilMeetingRecord.held_on.desc(), CouncilMeetingRecord.id.desc())))
     counts = {
         meeting_id: (tabled, decided)
         for meeting_id, tabled, decided in session.execute(
@@ -64,18 +79,16 @@ def list_meetings(session: Session, user: UserRecord) -> list[MeetingSummary]:
     return [MeetingSummary(m, *counts.get(m.id, (0, 0))) for m in meetings]
 
 
-def view_agenda(session: Session, clock: Clock, user: UserRecord, meeting_id: int) -> tuple:
+def view_agenda(session: Session, clock: Clock, user: UserRecord,
+                meeting_id: int) -> tuple[CouncilMeetingRecord, list[AgendaEntry]]:
     """A meeting with the cases tabled to it; each case shown is an audited read on the council basis."""
     with transaction(session):
-        permissions.require_council_work(user)
-        meeting = session.get(CouncilMeetingRecord, meeting_id)
-        if meeting is None or meeting.municipality_id != user.municipality_id:
-            raise NotFound("no such meeting", element=str(meeting_id))
+        meeting = _coordinated_meeting(session, clock, user, meeting_id)
         items = session.scalars(select(AgendaItemRecord).where(AgendaItemRecord.meeting_id == meeting.id)
                                 .order_by(AgendaItemRecord.tabled_at, AgendaItemRecord.id)).all()
         entries = []
         for item in items:
-            case = session.get(CaseRecord, item.case_id)
+            case = session.get_one(CaseRecord, item.case_id)
             decision = session.get(CouncilDecisionRecord, item.decision_id) if item.decision_id else None
             actions = list(session.scalars(select(SupportActionRecord).where(
                 SupportActionRecord.decision_id == item.decision_id))) if decision else []
@@ -86,12 +99,12 @@ def view_agenda(session: Session, clock: Clock, user: UserRecord, meeting_id: in
 
 
 def record_decision(session: Session, clock: Clock, actor: UserRecord, meeting_id: int, case_id: int,
-                    data: dict) -> CouncilDecisionRecord:
+                    data: dict[str, Any]) -> CouncilDecisionRecord:
     """Record the council's decision on one tabled case; the case moves on and its actions start."""
     values = parse(DecisionInput(), data, "council_decision")
     with transaction(session):
         with session.no_autoflush:  # rows wait, with reserved ids, until the step has run
-            permissions.require_council_work(actor)
+            _coordinated_meeting(session, clock, actor, meeting_id)
             item = session.scalar(select(AgendaItemRecord).where(AgendaItemRecord.meeting_id == meeting_id,
                                                                  AgendaItemRecord.case_id == case_id))
             if item is None:
@@ -102,6 +115,10 @@ def record_decision(session: Session, clock: Clock, actor: UserRecord, meeting_i
             meeting = item.meeting
             if values["next_review_on"] < meeting.held_on:
                 raise FormInvalid([FieldError("next_review_on", "minimum", {"limit": meeting.held_on.isoformat()})],
+                                  element="council_decision")
+            if values["next_review_on"] < today_in_japan(clock()):  # a next review is not in the past
+                raise FormInvalid([FieldError("next_review_on", "x_not_before",
+                                              {"limit": today_in_japan(clock()).isoformat()})],
                                   element="council_decision")
             case, workflow = load_case_for_update(session, clock, actor, case_id, permissions.require_council_case)
             lead = member_body(session, case.municipality_id, values["lead_body_id"], "lead_body_id",
@@ -115,14 +132,14 @@ def record_decision(session: Session, clock: Clock, actor: UserRecord, meeting_i
                 next_review_on=values["next_review_on"], recorded_by_id=actor.id, recorded_at=clock())
             session.add(decision)
             item.decision_id = decision.id
-            actions = [_numbered(index, lambda a=a: create_action(session, clock, actor, case, a, decision.id))
+            actions = [_numbered(index, partial(create_action, session, clock, actor, case, a, decision.id))
                        for index, a in enumerate(values["actions"])]
             audit.record(session, clock, actor, "council.decided", case_id=case.id, meeting=meeting.id,
                          decision=decision.id, actions=len(actions))
             payload = {"decision_id": decision.id, "plan_revised": revised,
                        "next_review_at": start_of_day(values["next_review_on"]).isoformat()}
 
-            def step():
+            def step() -> None:
                 deliver_message(workflow, "council_decision", payload)
                 for action in actions:
                     deliver_message(workflow, "support_action_added", action_message(action))
@@ -132,10 +149,129 @@ def record_decision(session: Session, clock: Clock, actor: UserRecord, meeting_i
     return decision
 
 
-def _numbered(index: int, make):
+def _numbered(index: int, make: Callable[[], SupportActionRecord]) -> SupportActionRecord:
     """Run `make`; a field error from it names the action row it came from (actions.N.field)."""
     try:
         return make()
     except FormInvalid as invalid:
         raise FormInvalid([FieldError(f"actions.{index}.{e.field}", e.code, e.params) for e in invalid.errors],
                           element=invalid.element) from invalid
+
+
+def _coordinated_meeting(session: Session, clock: Clock, user: UserRecord, meeting_id: int) -> CouncilMeetingRecord:
+    """A meeting of a council the user's body coordinates, or refused as missing."""
+    councils = permissions.require_council_work(session, user, clock())
+    meeting = session.scalar(select(CouncilMeetingRecord).where(
+        CouncilMeetingRecord.id == meeting_id, meetings_of_councils(councils)))
+    if meeting is None:
+        raise NotFound("no such meeting", element=str(meeting_id))
+    return meeting
+
+
+@dataclass
+class Attendance:
+    """Who deliberates at one meeting: the meeting's bodies, each tabled case's own choice, and who may attend."""
+
+    meeting: CouncilMeetingRecord
+    bodies: list[OrganisationRecord]  # the meeting's bodies (they attend every case without its own choice)
+    cases: list[tuple[AgendaItemRecord, CaseRecord, list[OrganisationRecord]]]  # item, case, chosen for it
+    candidates: list[OrganisationRecord]  # the council's active member bodies
+
+
+def view_attendance(session: Session, clock: Clock, user: UserRecord, meeting_id: int) -> Attendance:
+    """The attendees of a meeting and of each case tabled to it, for the coordinating body."""
+    with transaction(session):
+        meeting = _coordinated_meeting(session, clock, user, meeting_id)
+        attendance = _attendance(session, meeting)
+        for item, case, _chosen in attendance.cases:  # the page names each tabled case: an audited read
+            audit.record(session, clock, user, "case.viewed", case_id=case.id, part="attendance",
+                         basis=item.basis, meeting=meeting.id)
+        return attendance
+
+
+def _attendance(session: Session, meeting: CouncilMeetingRecord) -> Attendance:
+    bodies = _bodies(session, select(MeetingBodyRecord.organisation_id).where(
+        MeetingBodyRecord.meeting_id == meeting.id))
+    cases = []
+    for item in session.scalars(select(AgendaItemRecord).where(AgendaItemRecord.meeting_id == meeting.id)
+                                .order_by(AgendaItemRecord.tabled_at, AgendaItemRecord.id)):
+        chosen = _bodies(session, select(AgendaAttendeeRecord.organisation_id).where(
+            AgendaAttendeeRecord.agenda_item_id == item.id))
+        cases.append((item, session.get_one(CaseRecord, item.case_id), chosen))
+    return Attendance(meeting, bodies, cases, council_bodies(session, meeting))
+
+
+def _bodies(session: Session, ids: Select[Any]) -> list[OrganisationRecord]:
+    return list(session.scalars(select(OrganisationRecord).where(OrganisationRecord.id.in_(ids))
+                                .order_by(OrganisationRecord.name, OrganisationRecord.id)))
+
+
+def council_bodies(session: Session, meeting: CouncilMeetingRecord) -> list[OrganisationRecord]:
+    """The bodies that may attend a meeting: the active member bodies of the council it belongs to (of
+    every municipality of a joint council); a council without registered members offers its
+    municipalities' member bodies."""
+    council_id = meeting.council_id
+    if council_id is None:
+        council = council_of(session, meeting.municipality_id)
+        council_id = council.id if council is not None else None
+    active = (OrganisationRecord.active.is_(True), OrganisationRecord.kind == OrganisationKind.MEMBER_BODY)
+    if council_id is None:
+        return list(session.scalars(select(OrganisationRecord).where(
+            OrganisationRecord.municipality_id == meeting.municipality_id, *active)
+            .order_by(OrganisationRecord.name, OrganisationRecord.id)))
+    members = list(session.scalars(select(OrganisationRecord).join(
+        CouncilMemberRecord, CouncilMemberRecord.organisation_id == OrganisationRecord.id).where(
+        CouncilMemberRecord.council_id == council_id, *active)
+        .order_by(OrganisationRecord.name, OrganisationRecord.id)))
+    if members:
+        return members
+    towns = select(CouncilMunicipalityRecord.municipality_id).where(CouncilMunicipalityRecord.council_id == council_id)
+    return list(session.scalars(select(OrganisationRecord).where(OrganisationRecord.municipality_id.in_(towns), *active)
+                                .order_by(OrganisationRecord.name, OrganisationRecord.id)))
+
+
+def set_attendees(session: Session, clock: Clock, actor: UserRecord | None, meeting_id: int,
+                  body_ids: Sequence[object], case_id: int | None = None, *,
+                  operator: str | None = None) -> list[OrganisationRecord]:
+    """Choose the bodies attending a meeting, or, with `case_id`, the deliberation of one tabled case (an
+    empty choice for a case leaves it to the meeting's bodies). Council members of these bodies read the
+    papers within the meeting's window. `None` is the operator at the command line (audited `via: cli`)."""
+    with transaction(session):
+        if actor is None:
+            meeting = session.get(CouncilMeetingRecord, meeting_id) if isinstance(meeting_id, int) else None
+            if meeting is None:
+                raise NotFound("no such meeting", element=str(meeting_id))
+        else:
+            meeting = _coordinated_meeting(session, clock, actor, meeting_id)
+        allowed = {b.id: b for b in council_bodies(session, meeting)}
+        chosen: list[OrganisationRecord] = []
+        for body_id in body_ids:
+            body = allowed.get(body_id) if isinstance(body_id, int) and not isinstance(body_id, bool) else None
+            if body is None:
+                raise FormInvalid([FieldError("organisation_ids", "enum")], element="attendees")
+            if body not in chosen:
+                chosen.append(body)
+        ids = [b.id for b in chosen]
+        if case_id is None:
+            before = sorted(session.scalars(select(MeetingBodyRecord.organisation_id).where(
+                MeetingBodyRecord.meeting_id == meeting.id)))
+            session.execute(delete(MeetingBodyRecord).where(MeetingBodyRecord.meeting_id == meeting.id))
+            session.add_all(MeetingBodyRecord(meeting_id=meeting.id, organisation_id=i) for i in ids)
+        else:
+            item = session.scalar(select(AgendaItemRecord).where(AgendaItemRecord.meeting_id == meeting.id,
+                                                                 AgendaItemRecord.case_id == case_id))
+            if item is None:
+                raise NotFound("the case is not on this meeting's agenda", element=str(case_id))
+            before = sorted(attending_bodies(session, item.id, meeting.id))
+            session.execute(delete(AgendaAttendeeRecord).where(AgendaAttendeeRecord.agenda_item_id == item.id))
+            session.add_all(AgendaAttendeeRecord(agenda_item_id=item.id, organisation_id=i) for i in ids)
+        via = {"via": "cli", "operator": operator} if actor is None else {"via": "web"}
+        audit.record(session, clock, actor, "council.attendees_set", case_id=case_id, meeting=meeting.id,
+                     municipality=meeting.municipality_id, before=before, bodies=sorted(ids),
+                     names=[b.name for b in chosen], **via)
+    return chosen
+
+
+def window_days(session: Session, meeting: CouncilMeetingRecord) -> int:
+    """How many days after the meeting its attending members keep reading the papers (a municipal setting)."""
+    return session.get_one(MunicipalityRecord, meeting.municipality_id).council_window_days

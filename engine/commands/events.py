@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from marshmallow import Schema, ValidationError, fields, validate
@@ -10,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from .. import audit
 from ..access import permissions
-from ..casefile.records import disclose, member_body, sharing_basis
+from ..casefile.records import member_body
+from ..casefile.sharing import INFORMATION_SHARING, decide, disclose
 from ..casefile.tables import (
     ActionStatus,
     ActionTypeRecord,
@@ -20,7 +22,8 @@ from ..casefile.tables import (
 from ..clock import DEFAULT_ZONE, Clock
 from ..db import reserve_id, transaction
 from ..errors import FieldError, FormInvalid, InvalidState, NotFound
-from ..models import CaseRecord, CaseStatus, ProcessVersionRecord, UserRecord
+from ..models import MAX_ID, CaseRecord, CaseStatus, ProcessVersionRecord, UserRecord
+from ..runtime.forms import today_in_japan
 from ..runtime.workflow import deliver_message, fire_timers, load_state
 from .cases import advance, load_case_for_update, record_step, run_step, start_case
 from .versions import live_version
@@ -44,15 +47,17 @@ class ActionInput(Schema):
     note = fields.String(load_default=None, validate=validate.Length(max=2000))
 
 
-def parse(schema: Schema, data: dict, element: str | None = None) -> dict:
+def parse(schema: Schema, data: dict[str, Any], element: str | None = None) -> dict[str, Any]:
     """Load command input with marshmallow; errors become field errors with stable codes and limits."""
     try:
-        return schema.load(data)
+        loaded: dict[str, Any] = schema.load(data)
+        return loaded
     except ValidationError as exc:
-        raise FormInvalid(_field_errors(schema, data, exc.messages), element=element) from exc
+        messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        raise FormInvalid(_field_errors(schema, data, messages), element=element) from exc
 
 
-def _field_errors(schema: Schema, data, messages: dict, prefix: str = "") -> list[FieldError]:
+def _field_errors(schema: Schema, data: object, messages: dict[Any, Any], prefix: str = "") -> list[FieldError]:
     """Name each failing field with the JSON-Schema-style code the web layer words (as for forms)."""
     errors = []
     data = data if isinstance(data, dict) else {}
@@ -62,7 +67,7 @@ def _field_errors(schema: Schema, data, messages: dict, prefix: str = "") -> lis
         path = f"{prefix}{name}"
         if isinstance(problem, dict) and isinstance(definition, fields.List):
             items = value if isinstance(value, list) else []
-            nested = definition.inner.schema
+            nested = definition.inner.schema  # type: ignore[attr-defined]  # a List of Nested
             for index, item_problem in problem.items():
                 item = items[index] if isinstance(index, int) and index < len(items) else {}
                 errors.extend(_field_errors(nested, item, item_problem, f"{path}.{index}."))
@@ -71,7 +76,7 @@ def _field_errors(schema: Schema, data, messages: dict, prefix: str = "") -> lis
     return errors
 
 
-def _code_for(definition, value) -> tuple[str, dict]:
+def _code_for(definition: fields.Field[Any] | None, value: object) -> tuple[str, dict[str, Any]]:
     if value is None or value == "":
         return "required", {}
     if isinstance(definition, fields.Date):
@@ -89,35 +94,38 @@ def _code_for(definition, value) -> tuple[str, dict]:
     return "type", {}
 
 
-def create_action(session: Session, clock: Clock, actor: UserRecord, case: CaseRecord, values: dict,
+def create_action(session: Session, clock: Clock, actor: UserRecord, case: CaseRecord, values: dict[str, Any],
                   decision_id: int | None = None) -> SupportActionRecord:
     """Add a support action row from the catalogue; the caller delivers `support_action_added`."""
+    today = today_in_japan(clock())
+    if values.get("due_on") is not None and values["due_on"] < today:  # a due date in the past is a slip
+        raise FormInvalid([FieldError("due_on", "x_not_before", {"limit": today.isoformat()})])
     kind = session.get(ActionTypeRecord, values["action_type_id"])
     if kind is None or kind.municipality_id != case.municipality_id or not kind.active:
         raise FormInvalid([FieldError("action_type_id", "enum")])
     body = member_body(session, case.municipality_id, values.get("owner_body_id") or kind.default_owner_body_id,
                        "owner_body_id", "support_action")
     now = clock()
+    basis = decide(session, case, body.id, INFORMATION_SHARING, now, field="owner_body_id", element="support_action",
+                   body_name=body.name)
     due = end_of_day(values["due_on"]) if values.get("due_on") else now + timedelta(days=kind.service_days)
     action = SupportActionRecord(id=reserve_id(session, SupportActionRecord), case_id=case.id, action_type_id=kind.id, owner_body_id=body.id,
                                  decision_id=decision_id, status=ActionStatus.PROPOSED, note=values.get("note"),
                                  due_at=due, created_by_id=actor.id, created_at=now)
     session.add(action)
-    basis, consent_id = sharing_basis(session, case.id, body.id)
-    disclose(session, clock, actor, case.id, body.name, basis, consent_id=consent_id, action_id=action.id,
-             reason=kind.name)
+    disclose(session, clock, actor, case.id, body.name, basis, action_id=action.id, reason=kind.name)
     audit.record(session, clock, actor, "action.added", case_id=case.id, action_id=action.id, type=kind.code,
                  body=body.id)
     return action
 
 
-def action_message(action: SupportActionRecord) -> dict:
+def action_message(action: SupportActionRecord) -> dict[str, Any]:
     return {"action_id": action.id, "action_owner_body_id": action.owner_body_id,
             "action_due_at": action.due_at.isoformat() if action.due_at else None}
 
 
 def add_support_action(session: Session, clock: Clock, actor: UserRecord, case_id: int,
-                       data: dict) -> SupportActionRecord:
+                       data: dict[str, Any]) -> SupportActionRecord:
     """Add an action from the catalogue to a running case at any time; its owner body is asked to accept."""
     values = parse(ActionInput(), data, "support_action")
     with transaction(session):
@@ -131,21 +139,37 @@ def add_support_action(session: Session, clock: Clock, actor: UserRecord, case_i
 
 
 def withdraw_consent(session: Session, clock: Clock, actor: UserRecord, consent_id: int) -> ConsentRecord:
-    """Record that the person withdrew a consent: consent-based sharing stops now."""
+    """Record that the person withdrew a consent: consent-based sharing stops now.
+
+    A closed case's consent can be withdrawn too (its bodies may still hold its data): the ledger and
+    the audit record it, and no process runs any more to be told.
+    """
     with transaction(session):
-        consent = session.get(ConsentRecord, consent_id)
+        consent = session.get(ConsentRecord, consent_id) if 0 < consent_id <= MAX_ID else None
         if consent is None:
             raise NotFound("no such consent", element=str(consent_id))
-        # Access first: whether a consent is in force is itself something only case staff may learn.
+        case = session.get_one(CaseRecord, consent.case_id)
+        if case.status == CaseStatus.COMPLETED:
+            # Access first: whether a consent is in force is itself something only case staff may learn.
+            permissions.require_case_coordination(actor, case, clock())
+            _require_in_force(consent)
+            consent.withdrawn_at = clock()
+            audit.record(session, clock, actor, "consent.withdrawn", case_id=case.id, consent=consent.id,
+                         case_closed=True)
+            return consent
         case, workflow = load_case_for_update(session, clock, actor, consent.case_id, permissions.require_case_coordination)
-        if consent.decision != "given" or consent.withdrawn_at is not None:
-            raise InvalidState("this consent is not in force", element=str(consent_id))
+        _require_in_force(consent)
         failure = run_step(clock, workflow,
                            lambda: deliver_message(workflow, "consent_withdrawn", {"consent_id": consent.id}))
         consent.withdrawn_at = clock()
         audit.record(session, clock, actor, "consent.withdrawn", case_id=case.id, consent=consent.id)
         record_step(session, clock, actor, case, workflow, failure)
     return consent
+
+
+def _require_in_force(consent: ConsentRecord) -> None:
+    if consent.decision != "given" or consent.withdrawn_at is not None:
+        raise InvalidState("this consent is not in force", element=str(consent.id))
 
 
 def request_review(session: Session, clock: Clock, actor: UserRecord, case_id: int) -> CaseRecord:
@@ -185,7 +209,7 @@ def reopen_case(session: Session, clock: Clock, actor: UserRecord, case_id: int,
     latest = previous.episode
     if previous.person_id is not None:
         latest = session.scalar(select(CaseRecord.episode).where(CaseRecord.person_id == previous.person_id)
-                                .order_by(CaseRecord.episode.desc()).limit(1))
+                                .order_by(CaseRecord.episode.desc()).limit(1)) or latest
     episode = latest + 1
     version = version or live_version(session, previous.municipality_id, previous.process_version.process_id)
     return start_case(session, clock, actor, version, previous.title, person_id=previous.person_id,

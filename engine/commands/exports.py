@@ -3,6 +3,7 @@ out unless the reader's role needs it and they ask for it explicitly."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -17,21 +18,28 @@ from ..models import CaseRecord, FormSubmissionRecord, UserRecord
 from ..runtime.forms import mask_special_care
 from .queries import rows
 
+# An export takes the whole file out of the system: case staff only (and their supervisors). Neither the
+# council's basis (Act Art. 16: the information the deliberation needs) nor a consent, a lead body's or an
+# emergency opening's reading allows a copy.
+EXPORT_BASES = frozenset({Basis.STAFF, Basis.SUPERVISION})
+
 
 def export_case(session: Session, clock: Clock, user: UserRecord, case_id: int, *,
-                include_special_care: bool = False) -> dict:
+                include_special_care: bool = False) -> dict[str, Any]:
     """The case file as a JSON-ready dict: submissions, assessments, consents and actions."""
     with transaction(session):
         case = session.get(CaseRecord, case_id)
         if case is None:
             raise NotFound("no such case", element=str(case_id))
         found = permissions.access_to(user, case, clock())
-        # An emergency (break-glass) opening reads on screen only: no copy leaves the system under it.
-        allowed = found.full and found.basis != Basis.BREAK_GLASS and (found.special_care or not include_special_care)
+        staff = found.basis in EXPORT_BASES
+        allowed = found.full and staff and (found.special_care or not include_special_care)
         audit.record(session, clock, user, "case.exported" if allowed else "case.export_refused", case_id=case.id,
                      basis=found.basis.value if found.basis else None, special_care=include_special_care)
     if not allowed:  # refused after the transaction, so the refusal itself stays on record
         permissions.require_case_action(user, case, clock())
+        if found.full and not staff:
+            raise Forbidden("only case staff may export the case file", element=case.reference)
         if found.full:
             raise Forbidden("your role may not export special-care information", element=case.reference)
         permissions.require_case_file(user, case, clock())

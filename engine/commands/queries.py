@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from .. import audit
 from ..access import permissions
@@ -27,13 +29,13 @@ from ..casefile.tables import (
 from ..clock import Clock
 from ..db import transaction
 from ..errors import NotFound
-from ..models import AuditRecord, CaseRecord, FormSubmissionRecord, TaskRecord, TaskStatus, UserRecord
+from ..models import AuditRecord, Base, CaseRecord, FormSubmissionRecord, TaskRecord, TaskStatus, UserRecord
 from ..runtime.forms import mask_special_care
 
 INBOX_LIMIT = 200
 
 
-def _open_tasks(user: UserRecord):
+def _open_tasks(user: UserRecord) -> Select[TaskRecord]:
     return (
         select(TaskRecord)
         .where(TaskRecord.status == TaskStatus.OPEN, TaskRecord.municipality_id == user.municipality_id)
@@ -47,7 +49,7 @@ def my_tasks(session: Session, user: UserRecord) -> list[TaskRecord]:
     return list(session.scalars(_open_tasks(user).where(TaskRecord.assignee_id == user.id)))
 
 
-def available_tasks(session: Session, user: UserRecord, now=None) -> list[TaskRecord]:
+def available_tasks(session: Session, user: UserRecord, now: datetime | None = None) -> list[TaskRecord]:
     """Unclaimed open tasks of the user's roles, soonest due first."""
     offered = or_(TaskRecord.candidate_body_id.is_(None), TaskRecord.candidate_body_id == user.organisation_id)
     rows = session.scalars(
@@ -59,7 +61,7 @@ def available_tasks(session: Session, user: UserRecord, now=None) -> list[TaskRe
 def recent_cases(session: Session, user: UserRecord, limit: int = 50) -> list[CaseRecord]:
     """The municipality's most recently changed cases, for staff who may read case files."""
     mine = select(CaseStaffRecord.case_id).where(CaseStaffRecord.user_id == user.id)
-    visible = CaseRecord.id.in_(mine)
+    visible: ColumnElement[bool] = CaseRecord.id.in_(mine)
     if "coordinator" in user.role_codes:
         visible = visible | CaseRecord.id.in_(select(AgendaItemRecord.case_id))
     return list(session.scalars(
@@ -84,7 +86,7 @@ class CaseFile:
     disclosures: list[DisclosureRecord] = field(default_factory=list)
     access: Access | None = None
     # What each submission shows this reader: special-care fields masked unless their role needs them.
-    submission_data: dict[int, dict] = field(default_factory=dict)
+    submission_data: dict[int, dict[str, Any]] = field(default_factory=dict)
     wishes: str | None = None  # the person's wishes (意向), which every support action must follow
 
 
@@ -127,7 +129,7 @@ def view_case(session: Session, clock: Clock, user: UserRecord, case_id: int, pa
     )
 
 
-def _visible(case: CaseRecord, submission: FormSubmissionRecord, special_care: bool) -> dict:
+def _visible(case: CaseRecord, submission: FormSubmissionRecord, special_care: bool) -> dict[str, Any]:
     if special_care:
         return dict(submission.data)
     schema = json.loads(case.process_version.files.get(submission.form_id, "{}"))
@@ -137,7 +139,8 @@ def _visible(case: CaseRecord, submission: FormSubmissionRecord, special_care: b
 def _wishes(submissions: list[FormSubmissionRecord]) -> str | None:
     for submission in reversed(submissions):
         if submission.data.get("wishes"):
-            return submission.data["wishes"]
+            wishes: str = submission.data["wishes"]
+            return wishes
     return None
 
 
@@ -163,9 +166,12 @@ def _packet(session: Session, user: UserRecord, case: CaseRecord, found: Access)
     )
 
 
-def rows(session: Session, model, condition, order) -> list:
+_R = TypeVar("_R", bound=Base)
+
+
+def rows(session: Session, model: type[_R], condition: ColumnElement[bool], order: QueryableAttribute[Any]) -> list[_R]:
     """Rows of `model` matching `condition`, in `order` then by id."""
-    return list(session.scalars(select(model).where(condition).order_by(order, model.id)))
+    return list(session.scalars(select(model).where(condition).order_by(order, model.__table__.c.id)))
 
 
 def member_bodies(session: Session, municipality_id: int) -> list[OrganisationRecord]:
@@ -203,6 +209,19 @@ def view_task(session: Session, clock: Clock, user: UserRecord, task_id: int) ->
     return task
 
 
+# The supervisor's after-the-fact review of an emergency sharing shows what was shared, with whom, why.
+CRISIS_REVIEW_FORM = "crisis-review-schema.json"
+
+
+def disclosures_to_review(session: Session, task: TaskRecord) -> list[DisclosureRecord]:
+    """For a crisis review task, the case's life-protection disclosures (recipient, reason, when); else none."""
+    if task.form_file != CRISIS_REVIEW_FORM:
+        return []
+    return list(session.scalars(select(DisclosureRecord).where(
+        DisclosureRecord.case_id == task.case_id, DisclosureRecord.basis == "life_protection")
+        .order_by(DisclosureRecord.recorded_at, DisclosureRecord.id)))
+
+
 def workable_task(session: Session, user: UserRecord, task_id: int) -> TaskRecord:
     """A task the user may work, for a command that audits itself (completion)."""
     task = session.get(TaskRecord, task_id)
@@ -224,15 +243,15 @@ def open_tasks_of_case(session: Session, case_id: int) -> list[TaskRecord]:
 REFERRAL_TO_INTAKE = {"referred_on": "consultation_date"}
 
 
-def task_prefill(session: Session, task: TaskRecord) -> dict:
+def task_prefill(session: Session, task: TaskRecord) -> dict[str, Any]:
     """Answers a task's form can start from: the first task of a referred case starts from the concern,
     and that of a reopened episode from who the person is (not from what they said last time)."""
     first = session.scalar(select(func.min(TaskRecord.id)).where(TaskRecord.case_id == task.case_id))
     if first != task.id:
         return {}
-    values = {}
+    values: dict[str, Any] = {}
     if task.case.person_id is not None:
-        values.update(person_answers(session.get(PersonRecord, task.case.person_id)))
+        values.update(person_answers(session.get_one(PersonRecord, task.case.person_id)))
     referral = session.scalar(select(FormSubmissionRecord).where(
         FormSubmissionRecord.case_id == task.case_id, FormSubmissionRecord.task_id.is_(None))
         .order_by(FormSubmissionRecord.id).limit(1))

@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from tsunagu.engine.access.security import confirm_totp_enrolment, start_totp_enrolment
+from tsunagu.engine.admin import teams
 from tsunagu.engine.casefile.governance import DEFAULT_PLEDGE, publish_pledge
 from tsunagu.engine.clock import system_clock
 from tsunagu.engine.db import make_engine, make_session_factory
@@ -88,6 +89,10 @@ def test_an_administrator_with_a_second_factor_signs_in_with_the_code_and_accept
 
 def test_a_supervisors_emergency_opening_is_bannered_and_shows_in_the_access_log(page, live_server, demo_db):
     case = demo_db.scalar(select(CaseRecord).where(CaseRecord.title == "Y.O. さん（窓口相談）"))  # tabled by the demo
+    # The case's caseworker leaves the supervisor's team: the case is outside it, so only break-glass opens it.
+    team = teams.team_named(demo_db, case.municipality_id, "相談支援チーム")
+    worker = demo_db.scalar(select(UserRecord).where(UserRecord.username == "caseworker"))
+    teams.remove_member(demo_db, system_clock, None, case.municipality_id, team.id, worker.id, operator="test")
 
     _sign_in(page, live_server, "supervisor")
     expect(page.locator("h1")).to_have_text("受信箱")

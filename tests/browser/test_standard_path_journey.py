@@ -115,7 +115,7 @@ def test_path_a_new_case_from_consultation_through_council_and_support_to_closur
 
     _take_and_open(page, "本人同意の確認")
     _choose(page, "consent_decision", "同意する")
-    for purpose in ("支援方針の検討", "構成機関等との情報共有", "協議会での検討"):
+    for purpose in ("支援方針の検討", "選んだ構成機関等との情報共有（支援の依頼）", "協議会への付議・検討"):
         _choose(page, "purposes", purpose)
     _choose(page, "recipient_body_ids", SHAKYO)
     _choose(page, "method", "書面")

@@ -6,15 +6,20 @@ from collections.abc import Callable
 
 MEETING = "2026-12-03"
 BREAK_GLASS_HOURS = 2
-ROLES = ("cw_a", "cw_b", "supervisor", "coordinator", "p_shakyo", "p_npo", "council_member", "admin", "foreign")
+ROLES = ("cw_a", "cw_b", "supervisor", "coordinator", "coord_npo", "coord_none", "p_shakyo", "p_npo",
+         "council_member", "member_npo", "admin", "foreign")
+COUNCIL_WINDOW_DAYS = 30  # the municipality's setting (municipalities.council_window_days), the default
 ROLE_NOTES = {
     "cw_a": "caseworker who opened and works the case",
     "cw_b": "caseworker of the same municipality, not on the case",
     "supervisor": "supervisor with no task on the case",
     "coordinator": "coordinating body (福祉課, fukushi)",
+    "coord_npo": "coordinator role given to a user of the NPO, not the designated coordinating body",
+    "coord_none": "coordinator role with no organisation",
     "p_shakyo": "partner of 社協 (owner body of the action)",
     "p_npo": "partner of NPO つながる居場所 (another member body)",
     "council_member": "council member of 保健センター, attending the meeting",
+    "member_npo": "council member of the NPO, whose body does not attend",
     "admin": "administrator",
     "foreign": "caseworker of another municipality",
 }
@@ -47,7 +52,7 @@ EXPECTED: dict[str, dict[str, object]] = {
     # (2) consent refused, tabled under Art. 16: council bases, no consent basis for anyone.
     "2_tabled_art16": {
         "view_case": {"cw_a": "full:staff", "coordinator": "full:council", "council_member": "full:council"},
-        "export_case": {"cw_a", "coordinator", "council_member"},
+        "export_case": STAFF_ONLY,  # exports are for case staff only
         "who_accessed": {"coordinator"},
         "add_support_action": COUNCIL_CASE,
         "request_review": COUNCIL_CASE,
@@ -55,8 +60,8 @@ EXPECTED: dict[str, dict[str, object]] = {
     # (3) consent given naming the NPO only, tabled on the consent basis.
     "3_tabled_consent": {
         "view_case": {"cw_a": "full:staff", "coordinator": "full:council", "council_member": "full:council",
-                      "p_npo": "full:consent"},
-        "export_case": {"cw_a", "coordinator", "council_member", "p_npo"},
+                      "p_npo": "full:consent", "member_npo": "full:consent"},  # the consent names the NPO
+        "export_case": STAFF_ONLY,  # exports are for case staff only
         "who_accessed": {"coordinator"},
         "add_support_action": COUNCIL_CASE,
         "request_review": COUNCIL_CASE,
@@ -67,7 +72,7 @@ EXPECTED: dict[str, dict[str, object]] = {
         "view_case": {"cw_a": "full:staff", "coordinator": "full:council", "council_member": "full:council",
                       "p_shakyo": "packet:action"},
         "view_task:action_response": {"p_shakyo"},
-        "export_case": {"cw_a", "coordinator", "council_member"},  # a packet is not the whole file
+        "export_case": STAFF_ONLY,  # exports are for case staff only
         "who_accessed": {"coordinator"},
         "add_support_action": COUNCIL_CASE,
         "request_review": COUNCIL_CASE,
@@ -79,7 +84,7 @@ EXPECTED: dict[str, dict[str, object]] = {
         "view_case": {"cw_a": "full:staff", "coordinator": "full:council", "council_member": "full:council"},
         "view_task:action_response": set(),  # offered to 社協, whose basis is gone
         "view_task:withdrawal_followup": {"cw_a", "cw_b"},  # caseworker lane
-        "export_case": {"cw_a", "coordinator", "council_member"},
+        "export_case": STAFF_ONLY,  # exports are for case staff only
         "who_accessed": {"coordinator"},
         "add_support_action": COUNCIL_CASE,
         "request_review": COUNCIL_CASE,
@@ -88,10 +93,17 @@ EXPECTED: dict[str, dict[str, object]] = {
     # (6) as (4), and 社協 accepted, made first contact and delivered: the action is closed.
     "6_action_closed": {
         "view_case": {"cw_a": "full:staff", "coordinator": "full:council", "council_member": "full:council"},
-        "export_case": {"cw_a", "coordinator", "council_member"},
+        "export_case": STAFF_ONLY,  # exports are for case staff only
         "who_accessed": {"coordinator"},
         "add_support_action": COUNCIL_CASE,
         "request_review": COUNCIL_CASE,
+    },
+    # (2b) as (2), the meeting held and its window over, the council's decision not yet recorded: the
+    # members' reading ended with the window; the coordinating body keeps the case while it awaits its decision.
+    "2b_tabled_window_over": {
+        "view_case": {"cw_a": "full:staff", "coordinator": "full:council"},
+        "export_case": STAFF_ONLY,
+        "who_accessed": {"coordinator"},
     },
     # (7) as (1), and the supervisor opened the case by break-glass: full, time-limited, and read-only:
     # no export (no copy leaves the system), no command.

@@ -1,9 +1,12 @@
 """Fixtures for tests that run commands against a real database."""
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from tsunagu.engine.access import users
+from tsunagu.engine.casefile.governance import CouncilMunicipalityRecord, CouncilRecord
 from tsunagu.engine.commands import cases
 from tsunagu.processes.catalogue import install_catalogue
 
@@ -37,7 +40,19 @@ def bodies(session, municipality):
 
 
 @pytest.fixture
-def coordinator(session, clock, municipality, bodies, user_password):
+def council(session, municipality, bodies):
+    """The municipality's council, whose designated coordinating body (Act Art. 17) is 福祉課 (fukushi)."""
+    record = CouncilRecord(name="つながり市孤独・孤立対策地域協議会", established_on=date(2024, 4, 1),
+                           coordinating_body_id=bodies["fukushi"].id, coordinating_designated_on=date(2024, 4, 1))
+    session.add(record)
+    session.flush()
+    session.add(CouncilMunicipalityRecord(council_id=record.id, municipality_id=municipality.id))
+    session.commit()
+    return record
+
+
+@pytest.fixture
+def coordinator(session, clock, municipality, bodies, council, user_password):
     """Staff of the coordinating body (調整機関), who run council business."""
     user = users.create_user(session, clock, municipality_id=municipality.id, username="coordinator",
                              display_name="coordinator", password=user_password, roles=["coordinator"],

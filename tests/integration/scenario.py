@@ -20,6 +20,7 @@ from tsunagu.engine.casefile.tables import (
     ConsentRecord,
     CouncilDecisionRecord,
     DisclosureRecord,
+    MeetingBodyRecord,
     OrganisationRecord,
     SupportActionRecord,
 )
@@ -163,6 +164,15 @@ class Story:
                                                meeting_id, case_id, data)
         self.assert_restores(case_id)
         return decision
+
+    def attend(self, case: CaseRecord | int, *body_keys: str) -> None:
+        """The coordinator invites member bodies to the meeting the case was last tabled at: only they
+        receive its papers on the council's basis (Act Art. 16)."""
+        meeting_id = self.latest_agenda_item(case).meeting_id
+        with self.session_factory() as session:
+            session.add_all(MeetingBodyRecord(meeting_id=meeting_id, organisation_id=self.cast.bodies[key].id)
+                            for key in body_keys)
+            session.commit()
 
     def withdraw_consent(self, consent_id: int, user: UserRecord | None = None):
         with self.session_factory() as session:
@@ -312,10 +322,11 @@ class Story:
         self.complete(case, "intake", worker, intake_data or intake())
         self.complete(case, "baseline_assessment", worker, assessment_data or assessment())
 
-    def to_council(self, case, meeting_date: str = "2026-12-03") -> None:
-        """Intake, baseline, consent given, tabled on the consent basis: waiting for the council."""
+    def to_council(self, case, meeting_date: str = "2026-12-03", consent_bodies: tuple[str, ...] = ()) -> None:
+        """Intake, baseline, consent given (naming `consent_bodies`, by default 社協 and the NPO), tabled on
+        the consent basis: waiting for the council."""
         self.to_consent(case)
-        self.complete(case, "consent_capture", self.cast.caseworker, self.consent_given())
+        self.complete(case, "consent_capture", self.cast.caseworker, self.consent_given(*consent_bodies))
         self.complete(case, "table_case", self.cast.coordinator, tabling(meeting_date))
 
 
@@ -342,7 +353,10 @@ def crisis_action(**overrides) -> dict:
     return data
 
 
+# The person refused consent and is not tabled yet: a 民生委員 is asked to watch to protect life and body
+# (privacy law Art. 69(2)(iv)), a sharing logged with its reason and reviewed afterwards.
 WATCH = {"watcher_type": "minsei", "watcher_name": "民生委員 田中", "watch_frequency": "weekly",
+         "watch_sharing_basis": "life_protection", "watch_basis_reason": "一人暮らしで安否が確認できないため",
          "watch_arranged_on": "2026-11-30"}
 
 

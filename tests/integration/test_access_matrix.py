@@ -60,6 +60,7 @@ from tsunagu.engine.models import (
 from .access_matrix_rules import (
     ALLOWED,
     BREAK_GLASS_HOURS,
+    COUNCIL_WINDOW_DAYS,
     EXPECTED,
     MEETING,
     PARTNER_ROLES,
@@ -143,6 +144,9 @@ def world(session, session_factory, clock, database_url, municipality, standard_
         "p_shakyo": person("partner-shakyo", ["partner"], "shakyo"),
         "p_npo": person("partner-npo", ["partner"], "npo_ibasho"),
         "council_member": person("member-hoken", ["council_member"], "hoken"),
+        "coord_npo": person("coordinator-npo", ["coordinator"], "npo_ibasho"),
+        "coord_none": person("coordinator-none", ["coordinator"]),
+        "member_npo": person("member-npo", ["council_member"], "npo_ibasho"),
         "admin": person("admin", ["admin"]),
         "foreign": person("neighbour", ["caseworker"], town=town),
     }
@@ -171,16 +175,19 @@ def rolled_back(w: World):
 # --- Building the situations through the engine's commands -------------------------------------
 
 WATCH = {"watcher_type": "minsei", "watcher_name": "民生委員 田中", "watch_frequency": "weekly",
-         "watch_arranged_on": "2026-11-30"}
-GIVE_UP_CONTACT = {"attempted_on": "2026-12-01", "contact_method": "visit", "contact_result": "declined",
+         "watch_sharing_basis": "life_protection", "watch_basis_reason": "一人暮らしで安否が確認できないため",
+         "watch_arranged_on": "2026-11-27"}
+GIVE_UP_CONTACT = {"attempted_on": "2026-11-27", "contact_method": "visit", "contact_result": "declined",
                    "attempt_next_step": "stop"}
 
 
 def _attend(w: World, case_id: int) -> None:
-    """The council member's body attends the meeting the case was tabled to."""
+    """The council member's body (保健センター) and 社協, who is asked to act, attend the meeting the case was
+    tabled to."""
     meeting_id = w.story.latest_agenda_item(case_id).meeting_id
     with w.session_factory() as session:
-        session.add(MeetingBodyRecord(meeting_id=meeting_id, organisation_id=w.bodies["hoken"].id))
+        session.add_all(MeetingBodyRecord(meeting_id=meeting_id, organisation_id=w.bodies[key].id)
+                        for key in ("hoken", "shakyo"))
         session.commit()
 
 
@@ -210,6 +217,13 @@ def build_tabled_consent(w: World, *recipients: str) -> int:
     s.complete(case, "table_case", w.people["coordinator"], tabling(MEETING, basis="consent"))
     _attend(w, case.id)
     return case.id
+
+
+def build_tabled_window_over(w: World) -> int:
+    case_id = build_tabled_art16(w)
+    held_on = w.story.latest_agenda_item(case_id).meeting.held_on
+    w.clock.advance(held_on - w.clock().date() + timedelta(days=COUNCIL_WINDOW_DAYS + 1))
+    return case_id
 
 
 def _decide_home_visit(w: World, case_id: int) -> None:
@@ -272,6 +286,8 @@ class Situation:
 SITUATIONS = [
     Situation("1_intake", "(1) own case just after intake, not tabled", build_intake, ("baseline_assessment",)),
     Situation("2_tabled_art16", "(2) consent refused, tabled under Art. 16", build_tabled_art16, ()),
+    Situation("2b_tabled_window_over", "(2b) as (2), the meeting's window over, no decision yet",
+              build_tabled_window_over, ()),
     Situation("3_tabled_consent", "(3) consent naming the NPO, tabled on consent", build_tabled_consent, ()),
     Situation("4_action_open_council", "(4) decided, open 社協 action shared on the council basis",
               build_action_open_council, ("action_response",)),

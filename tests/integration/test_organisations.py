@@ -92,7 +92,8 @@ def test_every_change_from_the_page_or_the_command_line_leaves_an_audit_row(sess
     assert rows[1].detail["old"] == "市社会福祉協議会" and rows[1].detail["new"] == "つながり市社会福祉協議会"
     assert all(row.detail["municipality"] == town for row in rows)
     assert {row.detail["operator"] for row in rows if row.actor_id is None} == {"ops"}
-    assert rows[-2].detail["after"] == {"require_second_factor": True, "idle_minutes": 15}
+    assert rows[-2].detail["after"] == {"require_second_factor": True, "idle_minutes": 15, "closure_grace_days": 30,
+                                        "council_window_days": 30}
 
 
 def test_a_command_that_changes_nothing_writes_no_audit_row(session, clock, municipality, admin):

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 
+from tsunagu.engine.casefile.sharing import SharingRefused
 from tsunagu.engine.casefile.tables import CLOSED_ACTION_STATUSES, ActionStatus
 from tsunagu.engine.errors import Forbidden, FormInvalid, InvalidState, NotFound
 from tsunagu.engine.models import CaseStatus, TaskRecord, TaskStatus
@@ -130,6 +131,7 @@ def test_closing_a_case_ends_its_unfinished_actions_and_with_them_the_owner_body
     cast = story.cast
     case = story.start()
     story.to_council(case, MEETING)
+    story.attend(case, "houkatsu")  # the consent does not name 地域包括; it attends the meeting
     story.decide(case, [{"action_type_id": story.action_type("care_referral").id}], next_review_on=FIRST_REVIEW)
     houkatsu = cast.partners["houkatsu"]
     story.complete(case, "action_response", houkatsu, ACCEPT)
@@ -143,6 +145,24 @@ def test_closing_a_case_ends_its_unfinished_actions_and_with_them_the_owner_body
     (action,) = story.actions(case)
     assert action.status in CLOSED_ACTION_STATUSES and action.closed_at == story.clock()
     assert not story.can_view(houkatsu, case)
+
+
+def test_a_closed_cases_consent_can_still_be_withdrawn_and_the_ledger_and_audit_say_so(story):
+    cast = story.cast
+    case = story.start()
+    story.to_council(case, MEETING)
+    story.decide(case, [], next_review_on=FIRST_REVIEW)
+    story.pass_time_until(at(FIRST_REVIEW, 9, 1))
+    review_cycle(story, case, "close")
+    story.complete(case, "closure", cast.caseworker, CLOSURE_GOAL)
+    (consent,) = [c for c in story.consents(case) if c.decision == "given"]
+
+    story.withdraw_consent(consent.id, cast.caseworker)
+
+    (consent,) = [c for c in story.consents(case) if c.decision == "given"]
+    assert consent.withdrawn_at == story.clock()
+    assert story.case(case).status == CaseStatus.COMPLETED  # no process runs for a closed case
+    assert "consent.withdrawn" in story.audit(case)
 
 
 # --- (b) crisis -------------------------------------------------------------------------------
@@ -203,10 +223,12 @@ def test_a_refusal_leads_to_watching_and_contact_attempts_then_the_council_under
 
     story.complete(case, "table_case", cast.coordinator, tabling("2026-12-10", basis="council_art16"))
     assert story.latest_agenda_item(case).basis == "council_art16"
+    story.attend(case, "minsei")  # the body the council asks to act attends the meeting
     story.decide(case, [{"action_type_id": story.action_type("phone_check").id}], next_review_on=FIRST_REVIEW)
 
-    # Without consent, everything reaches the council and the owner body on the council's basis.
+    # Without consent: the watcher to protect life, the council and its attending owner body under Art. 16.
     assert [(d.recipient, d.basis, d.consent_id) for d in story.disclosures(case)] == [
+        ("民生委員 田中", "life_protection", None),
         ("個別ケース検討会議 2026-12-10", "council", None), (bodies["minsei"].name, "council", None)]
 
     assert story.pass_time_until(at(FIRST_REVIEW, 9, 1)) == [case.id]
@@ -254,14 +276,17 @@ def test_consent_withdrawn_during_support_asks_for_a_followup_and_for_renewed_co
     story.complete(case, "withdrawal_followup", cast.caseworker,
                    {"withdrawal_bodies_informed": "社協に撤回を伝えた", "withdrawal_table_under_secrecy": "no"})
 
-    # Sharing from now on is on the council's basis, never on the withdrawn consent.
-    story.add_action(case, {"action_type_id": story.action_type("ibasho_referral").id})
-    assert [(d.basis, d.consent_id) for d in story.disclosures(case)][-1] == ("council", None)
+    # Not continued under the council's secrecy: the NPO the withdrawn consent named gets nothing more,
+    # neither on that consent nor relabelled as council business.
+    with pytest.raises(SharingRefused) as refused:
+        story.add_action(case, {"action_type_id": story.action_type("ibasho_referral").id})
+    assert refused.value.code == "consent_withdrawn"
+    assert story.case(case).secrecy_since is None
 
     assert story.pass_time_until(at(FIRST_REVIEW, 9, 1)) == [case.id]
     story.complete(case, "review_assessment", cast.caseworker, assessment())
     assert story.data_objects(case)["consent_status"] == "withdrawn"
-    assert story.open_elements(case) == ["action_response", "action_response", "consent_renewal"]
+    assert story.open_elements(case) == ["action_response", "consent_renewal"]
     with pytest.raises(InvalidState):
         story.withdraw_consent(consent.id)  # a withdrawn consent is not withdrawn twice
 

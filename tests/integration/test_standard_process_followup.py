@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from tsunagu.engine.casefile.sharing import SharingRefused
 from tsunagu.engine.casefile.tables import ActionStatus, AgendaItemRecord, PersonRecord
 from tsunagu.engine.errors import Forbidden, FormInvalid, InvalidState
 from tsunagu.engine.models import CaseStatus
@@ -51,6 +52,11 @@ def test_a_declined_action_is_reassigned_by_the_coordinator_and_offered_only_to_
         story.complete(case, reassign, cast.caseworker, {"owner_body_id": bodies["houkatsu"].id})
     with pytest.raises(FormInvalid):  # only a member body of the municipality can take an action over
         story.complete(case, reassign, cast.coordinator, {"owner_body_id": 9999})
+    # The consent names 社協 and the NPO, not 地域包括, and 地域包括 does not attend the meeting: refused.
+    with pytest.raises(SharingRefused) as refused:
+        story.complete(case, reassign, cast.coordinator, {"owner_body_id": bodies["houkatsu"].id})
+    assert [(e.field, e.code) for e in refused.value.errors] == [("owner_body_id", "body_not_attending")]
+    story.attend(case, "houkatsu")
     story.complete(case, reassign, cast.coordinator, {"owner_body_id": bodies["houkatsu"].id,
                                                       "reassign_note": "包括が引き受ける"})
 
@@ -66,7 +72,7 @@ def test_a_declined_action_is_reassigned_by_the_coordinator_and_offered_only_to_
     (action,) = story.actions(case)
     assert (action.owner_body_id, action.status) == (bodies["houkatsu"].id, ActionStatus.ACCEPTED)
     assert story.task(case, "action_first_contact").candidate_body_id == bodies["houkatsu"].id
-    # The consent names 社協 and the NPO, not 地域包括: the reassignment is shared on the council's basis.
+    # 地域包括 attends the meeting the case is tabled at: the reassignment is shared on the council's basis.
     assert [(d.recipient, d.basis) for d in story.disclosures(case)][-1] == ("地域包括支援センター", "council")
 
 
@@ -212,13 +218,13 @@ def test_a_case_for_an_existing_scheme_is_referred_out_and_closed_as_transferred
 
     story.complete(case, "referral_out", story.cast.caseworker,
                    {"scheme": "seikatsu_konkyu", "receiving_body": "自立相談支援機関", "referral_basis": "other_statute",
-                    "referred_on": "2026-11-28"})
+                    "referral_statute": "生活困窮者自立支援法第8条", "referred_on": "2026-11-28"})
 
     closed = story.case(case)
     assert (closed.status, closed.closure_reason, closed.completed_at) == (
         CaseStatus.COMPLETED, "transferred", story.clock())
-    assert [(d.recipient, d.basis, d.reason) for d in story.disclosures(case)] == [
-        ("自立相談支援機関", "statute", "seikatsu_konkyu")]
+    assert [(d.recipient, d.basis, d.statute, d.reason) for d in story.disclosures(case)] == [
+        ("自立相談支援機関", "statute", "生活困窮者自立支援法第8条", "seikatsu_konkyu")]
     assert story.consents(case) == [] and story.actions(case) == []
 
 
@@ -274,4 +280,6 @@ def test_tabling_on_the_consent_basis_without_a_consent_in_force_is_refused(stor
         story.complete(case, "table_case", story.cast.coordinator, tabling(MEETING, basis="consent"))
 
     assert [e.field for e in caught.value.errors] == ["basis"]
-    assert story.rows(AgendaItemRecord, case) == [] and story.disclosures(case) == []
+    # Only the watcher's sharing (to protect life) is on the log: nothing reached a meeting.
+    assert story.rows(AgendaItemRecord, case) == []
+    assert [d.basis for d in story.disclosures(case)] == ["life_protection"]

@@ -1,6 +1,7 @@
 """Web fixtures after flaskr's conftest: `app` from `create_app`, `client` and a login helper."""
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pyotp
@@ -94,8 +95,20 @@ MEETING_DAY = "2026-12-03"
 
 @pytest.fixture
 def coordinator(session, clock, municipality, user_password):
+    """Staff of the body the mayor designated as the council's coordinating body (調整機関, Act Art. 17):
+    the role alone would run no council business."""
+    body = OrganisationRecord(municipality_id=municipality.id, name="地域福祉課（調整機関）",
+                              kind=OrganisationKind.DEPARTMENT, is_coordinating_body=True)
+    session.add(body)
+    session.flush()
+    record = governance.CouncilRecord(name="つながり市孤独・孤立対策地域協議会", established_on=date(2024, 4, 1),
+                                      coordinating_body_id=body.id, coordinating_designated_on=date(2024, 4, 1))
+    session.add(record)
+    session.flush()
+    session.add(governance.CouncilMunicipalityRecord(council_id=record.id, municipality_id=municipality.id))
     user = users.create_user(session, clock, municipality_id=municipality.id, username="coordinator",
-                             display_name="調整 次郎", password=user_password, roles=["coordinator"])
+                             display_name="調整 次郎", password=user_password, roles=["coordinator"],
+                             organisation_id=body.id)
     session.commit()
     return user
 
@@ -152,7 +165,7 @@ def failing_script_version(session, clock):
 
 ASSESSMENT = {"loneliness_direct": 4, "ucla_1": 3, "ucla_2": 4, "ucla_3": 3, "contact_frequency": "rarely",
               "participation": False, "support_received": True, "helps_others": False}
-CONSENT = {"consent_decision": "given", "purposes": ["council_sharing", "support_referral"],
+CONSENT = {"consent_decision": "given", "purposes": ["support_planning", "information_sharing", "council"],
            "recipient_bodies": "市社会福祉協議会、NPO法人 つながる居場所", "method": "written",
            "witness": "相談 花子", "consent_date": "2026-11-27"}
 
@@ -176,6 +189,9 @@ def start_council_case(session, clock, caseworker, council_version, bodies, acti
                  ("consented", consent or CONSENT), ("tabled", {"meeting_date": MEETING_DAY, "basis": basis})]
         for name, data in steps:
             complete_next(session, clock, caseworker, case, data)
+            if name == "tabled":  # both member bodies attend the meeting: their actions rest on Art. 16
+                meeting = session.scalar(select(AgendaItemRecord.meeting_id).where(AgendaItemRecord.case_id == case.id))
+                council.set_attendees(session, clock, None, meeting, [bodies["shakyo"].id, bodies["npo"].id])
             if name == until:
                 break
         return case
@@ -237,8 +253,9 @@ def complete_element(session, clock, user, case, element_id, data, body=None):
 def standard_case(session, clock, caseworker, coordinator, standard_version, catalogue):
     """Run a case of the shipped process up to `until` (assessed, consented, tabled or decided).
 
-    The consent names 地域包括支援センター; the council makes 福祉課 the lead body and asks the NPO
-    (居場所へのつなぎ) and the 民生委員 (電話での安否確認) to act, so both share on the consent basis.
+    The consent names 地域包括支援センター; the NPO and the 民生委員 attend the case's deliberation, and
+    the council makes 福祉課 the lead body and asks the NPO (居場所へのつなぎ) and the 民生委員
+    (電話での安否確認) to act, so both share on the council basis (Art. 16).
     """
 
     def run(until="decided", title="山田さんの相談"):
@@ -258,6 +275,8 @@ def standard_case(session, clock, caseworker, coordinator, standard_version, cat
         if until == "tabled":
             return case
         meeting_id = session.scalar(select(AgendaItemRecord.meeting_id).where(AgendaItemRecord.case_id == case.id))
+        council.set_attendees(session, clock, coordinator, meeting_id,
+                              [catalogue["npo_ibasho"].id, catalogue["minsei"].id], case.id)
         kinds = {k.code: k.id for k in queries.action_types(session, case.municipality_id)}
         council.record_decision(session, clock, coordinator, meeting_id, case.id, {
             "situation": "退職後、社会的な接点がほぼない", "risk": "high", "plan": "居場所につなぎ、電話で見守る",

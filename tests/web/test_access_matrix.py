@@ -100,9 +100,16 @@ def test_the_coordinator_sees_a_tabled_case(client, login, session, coordinator,
 
 
 def test_the_coordinator_is_refused_a_case_not_tabled(client, login, session, coordinator, standard_case):
-    case = standard_case(until="consented")
+    case = standard_case(until="assessed")  # no tabling requested: nothing of the case is the council's yet
     login(coordinator)
     open_case(client, session, case, coordinator, 404)
+
+
+def test_the_coordinator_sees_only_the_tabling_packet_once_tabling_is_requested(client, login, session, coordinator,
+                                                                                 standard_case):
+    case = standard_case(until="consented")  # the tabling task waits in the coordinator's lane
+    login(coordinator)
+    assert 'id="packet-notice"' in open_case(client, session, case, coordinator, 200)
 
 
 def test_a_partner_with_an_open_action_sees_only_the_packet(client, login, session, body_partners, standard_case):

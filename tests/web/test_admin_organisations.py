@@ -294,8 +294,9 @@ def test_the_security_settings_page_stores_the_second_factor_rule_and_the_idle_t
     town = session.get(MunicipalityRecord, admin.municipality_id)
     assert (town.require_second_factor, town.idle_minutes) == (False, None)
     changes = session.scalars(select(AuditRecord).where(AuditRecord.action == "settings.changed")).all()
-    assert [c.detail["after"] for c in changes] == [{"require_second_factor": True, "idle_minutes": 15},
-                                                   {"require_second_factor": False, "idle_minutes": None}]
+    assert [c.detail["after"] for c in changes] == [
+        {"require_second_factor": True, "idle_minutes": 15, "closure_grace_days": 30, "council_window_days": 30},
+        {"require_second_factor": False, "idle_minutes": None, "closure_grace_days": 30, "council_window_days": 30}]
 
 
 def test_an_administrator_publishes_a_revised_pledge_from_the_pledge_page(client, login, session, admin, caseworker):

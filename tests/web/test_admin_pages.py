@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from conftest import complete_element, reread
@@ -78,11 +78,10 @@ def test_an_incident_is_listed_and_retried_by_an_administrator(client, login, se
 
 def test_the_public_notice_is_shown_to_coordinators_and_administrators(client, login, session, municipality,
                                                                       coordinator, admin, caseworker, catalogue):
-    council = CouncilRecord(name="つながり市孤独・孤立対策地域協議会", established_on=date(2024, 4, 1),
-                            coordinating_body_id=catalogue["fukushi"].id)
-    session.add(council)
-    session.flush()
-    session.add(CouncilMunicipalityRecord(council_id=council.id, municipality_id=municipality.id))
+    council = session.scalar(select(CouncilRecord).join(CouncilMunicipalityRecord).where(
+        CouncilMunicipalityRecord.municipality_id == municipality.id))  # the coordinator fixture's council
+    council.coordinating_body_id, council.coordinating_designated_on = catalogue["fukushi"].id, None
+    session.get(type(coordinator), coordinator.id).organisation_id = catalogue["fukushi"].id
     session.add_all(CouncilMemberRecord(council_id=council.id, organisation_id=body.id)
                     for body in (catalogue["shakyo"], catalogue["npo_ibasho"]))
     session.commit()
@@ -98,7 +97,7 @@ def test_the_public_notice_is_shown_to_coordinators_and_administrators(client, l
     assert client.get("/council/notice").status_code == 403
 
 
-def test_without_a_council_the_notice_page_says_so(client, login, coordinator):
-    login(coordinator)
+def test_without_a_council_the_notice_page_says_so(client, login, admin):
+    login(admin)
     page = client.get("/council/notice").get_data(as_text=True)
     assert "この自治体の地域協議会はまだ登録されていません。" in page and "<pre" not in page

@@ -77,7 +77,7 @@ def test_the_consent_ledger_shows_the_consent_in_japanese_with_a_withdrawal_form
     html = _page(client, case)
     assert 'id="proxy-note"' not in html  # only the person's own answers so far
     ledger = text(element(html, "consent-list"))
-    assert "同意 協議会での情報共有、支援機関へのつなぎ 市社会福祉協議会、NPO法人 つながる居場所 書面 相談 花子 2026-11-27 —" in ledger
+    assert "同意 支援方針の検討、構成機関等との情報共有、協議会での検討 市社会福祉協議会、NPO法人 つながる居場所 書面 相談 花子 2026-11-27 —" in ledger
     consent_form = html[html.index('class="withdraw'):]
     assert "本人から撤回の申出があったことを確認した" in consent_form
     assert "同意撤回を記録" in consent_form and 'name="csrf_token"' in consent_form

@@ -1,7 +1,17 @@
 """The `tsunagu` command: one module per noun, each adding its commands to the `main` group."""
 from __future__ import annotations
 
-from . import catalogue, core, municipalities, organisations, processes, settings, users  # noqa: F401  (register commands)
+from . import (  # noqa: F401  (register commands)
+    catalogue,
+    core,
+    meetings,
+    municipalities,
+    organisations,
+    processes,
+    settings,
+    teams,
+    users,
+)
 from .base import main
 
 __all__ = ["main"]

@@ -86,6 +86,8 @@ WORDING = {
     "file_empty": "取り込む行がありません", "csv_invalid": "CSVとして読めません",
     "encoding_not_utf8": "UTF-8で保存してください（Excelでは「CSV UTF-8（コンマ区切り）」）",
     "file_too_large": "ファイルが大きすぎます",
+    "not_supervisor": "スーパーバイザーの役割がありません", "not_caseworker": "担当職員（ケースワーカー）の役割がありません",
+    "retired": "廃止されています", "minimum": "小さすぎます", "maximum": "大きすぎます",
 }
 
 

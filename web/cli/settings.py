@@ -21,11 +21,13 @@ def _show(town) -> None:
     click.echo("  全職員の2段階認証: " + ("必須" if town.require_second_factor else "任意（管理者は常に必須）"))
     click.echo("  無操作時のサインアウト: " + (f"{town.idle_minutes} 分" if town.idle_minutes is not None
                                        else f"既定値（{installation} 分、TSUNAGU_SESSION_MINUTES）"))
+    click.echo(f"  終結後、同意・協議会・主担当機関による閲覧が終わるまで: {town.closure_grace_days} 日")
+    click.echo(f"  協議会の構成員が会議資料を閲覧できる期間: 会議後 {town.council_window_days} 日")
 
 
 @main.group("settings")
 def settings_group() -> None:
-    """Security settings of a municipality: second factor for all staff, idle timeout."""
+    """Security settings of a municipality: second factor for all staff, idle timeout, access periods."""
 
 
 @settings_group.command("show")
@@ -43,10 +45,17 @@ def settings_show(code: str) -> None:
               help="require a second factor (TOTP) of every staff member, not only administrators")
 @click.option("--idle-minutes", default=None, metavar="N|default",
               help="sign out after N idle minutes (5-480); 'default' uses TSUNAGU_SESSION_MINUTES")
-def settings_set(code: str, require_second_factor: bool | None, idle_minutes: str | None) -> None:
-    """Change one or both settings; the ones not given stay as they are."""
-    if require_second_factor is None and idle_minutes is None:
-        raise click.ClickException("give --require-second-factor/--no-require-second-factor and/or --idle-minutes")
+@click.option("--closure-grace-days", default=None, metavar="N",
+              help="days after closure that consent-, council- and lead-body-based access ends (1-3650)")
+@click.option("--council-window-days", default=None, metavar="N",
+              help="days after a meeting that council members read its papers (1-3650)")
+def settings_set(code: str, require_second_factor: bool | None, idle_minutes: str | None,
+                 closure_grace_days: str | None, council_window_days: str | None) -> None:
+    """Change one or more settings; the ones not given stay as they are."""
+    if require_second_factor is None and idle_minutes is None and closure_grace_days is None \
+            and council_window_days is None:
+        raise click.ClickException("give --require-second-factor/--no-require-second-factor, --idle-minutes, "
+                                   "--closure-grace-days and/or --council-window-days")
     with command_session() as (session, clock):
         town = find_municipality(session, code)
         current = engine_settings.security_settings(session, None, town.id)
@@ -56,6 +65,7 @@ def settings_set(code: str, require_second_factor: bool | None, idle_minutes: st
             minutes = None if idle_minutes.strip().lower() == "default" else idle_minutes
         town = engine_settings.set_security_settings(
             session, clock, None, town.id, operator=operator(), idle_minutes=minutes,
+            closure_grace_days=closure_grace_days, council_window_days=council_window_days,
             require_second_factor=current.require_second_factor if require_second_factor is None
             else require_second_factor)
         _show(town)

@@ -1,0 +1,127 @@
+"""The council's confidentiality boundary: attendees chosen per case, joint councils across
+municipalities, and the command line that chooses who attends."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from tsunagu.engine.access import users
+from tsunagu.engine.access.policy import Basis, case_access
+from tsunagu.engine.casefile.governance import CouncilMunicipalityRecord
+from tsunagu.engine.casefile.tables import (
+    AgendaItemRecord,
+    CouncilMeetingRecord,
+    OrganisationKind,
+    OrganisationRecord,
+)
+from tsunagu.engine.commands import cases, council
+from tsunagu.engine.errors import FormInvalid
+from tsunagu.engine.models import AuditRecord, CaseRecord, MunicipalityRecord, UserRecord
+from tsunagu.web.cli import main
+
+from .scenario import MEETING, assessment, intake
+
+
+def _member(session, clock, municipality, body, name, user_password):
+    user = users.create_user(session, clock, municipality_id=municipality.id, username=name, display_name=name,
+                             password=user_password, roles=["council_member"], organisation_id=body.id)
+    session.commit()
+    return user
+
+
+def _reads(session, clock, user, case_id):
+    session.expire_all()
+    return case_access(session, session.get(UserRecord, user.id), session.get(CaseRecord, case_id), clock())
+
+
+def test_bodies_chosen_for_one_case_replace_the_meetings_bodies_for_that_case_only(
+        story, session, clock, municipality, bodies, user_password):
+    case = story.start()
+    story.to_council(case, consent_bodies=("npo_ibasho",))  # neither body below is named in the consent
+    story.attend(case, "shakyo")  # the meeting's bodies
+    shakyo = _member(session, clock, municipality, bodies["shakyo"], "member-shakyo", user_password)
+    houkatsu = _member(session, clock, municipality, bodies["houkatsu"], "member-houkatsu", user_password)
+    meeting_id = story.latest_agenda_item(case).meeting_id
+    assert _reads(session, clock, shakyo, case.id).basis == Basis.COUNCIL
+    assert not _reads(session, clock, houkatsu, case.id).allowed
+
+    council.set_attendees(session, clock, session.get(UserRecord, story.cast.coordinator.id), meeting_id,
+                          [bodies["houkatsu"].id], case.id)
+
+    assert _reads(session, clock, houkatsu, case.id).basis == Basis.COUNCIL
+    assert not _reads(session, clock, shakyo, case.id).allowed
+    row = session.scalar(select(AuditRecord).where(AuditRecord.action == "council.attendees_set"))
+    assert row.case_id == case.id and row.detail["bodies"] == [bodies["houkatsu"].id]
+
+
+def test_a_body_outside_the_council_cannot_be_chosen_to_attend(story, session, clock, municipality):
+    case = story.start()
+    story.to_council(case)
+    meeting_id = story.latest_agenda_item(case).meeting_id
+    other_town = MunicipalityRecord(code="139998", name="となり町")
+    session.add(other_town)
+    session.commit()
+    stranger = OrganisationRecord(municipality_id=other_town.id, name="となり町社協", kind=OrganisationKind.MEMBER_BODY)
+    session.add(stranger)
+    session.commit()
+
+    with pytest.raises(FormInvalid) as refused:
+        council.set_attendees(session, clock, session.get(UserRecord, story.cast.coordinator.id), meeting_id,
+                              [stranger.id], case.id)
+    assert [(e.field, e.code) for e in refused.value.errors] == [("organisation_ids", "enum")]
+
+
+def test_the_coordinator_of_a_joint_council_reads_its_tabled_cases_of_another_municipality_and_nothing_else(
+        story, session, clock, council, user_password):
+    # 共同設置: つながり市 and となり町 share the council that つながり市's 福祉課 coordinates.
+    town = MunicipalityRecord(code="139998", name="となり町")
+    lone = MunicipalityRecord(code="139980", name="はなれ村")
+    session.add_all([town, lone])
+    session.commit()
+    session.add(CouncilMunicipalityRecord(council_id=council.id, municipality_id=town.id))
+    session.commit()
+
+    def tabled_case(municipality, council_id):
+        worker = users.create_user(session, clock, municipality_id=municipality.id,
+                                   username=f"worker-{municipality.code}", display_name="相談員",
+                                   password=user_password, roles=["caseworker"])
+        case = cases.start_case(session, clock, worker, session.merge(story.version), "相談")
+        for element, data in (("intake", intake()), ("baseline_assessment", assessment())):
+            task = next(t for t in story.tasks(case) if t.element_id == element and t.status.value == "open")
+            cases.complete_task(session, clock, session.get(UserRecord, worker.id), task.id, data)
+        meeting = CouncilMeetingRecord(municipality_id=municipality.id, council_id=council_id, title="会議",
+                                       held_on=date.fromisoformat(MEETING), created_at=clock())
+        session.add(meeting)
+        session.flush()
+        session.add(AgendaItemRecord(meeting_id=meeting.id, case_id=case.id, basis="council_art16",
+                                     tabled_at=clock()))
+        session.commit()
+        return case
+
+    joint = tabled_case(town, council.id)
+    untabled = cases.start_case(session, clock, session.scalar(select(UserRecord).where(
+        UserRecord.username == f"worker-{town.code}")), session.merge(story.version), "未付議")
+    elsewhere = tabled_case(lone, None)
+
+    coordinator = story.cast.coordinator
+    assert _reads(session, clock, coordinator, joint.id).basis == Basis.COUNCIL
+    assert not _reads(session, clock, coordinator, untabled.id).allowed
+    assert not _reads(session, clock, coordinator, elsewhere.id).allowed
+
+
+def test_the_command_line_chooses_who_attends_and_is_audited(story, session, clock, bodies, database_url):
+    case = story.start()
+    story.to_council(case)
+    meeting_id = story.latest_agenda_item(case).meeting_id
+
+    result = CliRunner().invoke(main, ["meeting", "attendees", str(meeting_id), "--case", str(case.id),
+                                       "--body", str(bodies["minsei"].id)], env={"TSUNAGU_DATABASE_URL": database_url})
+
+    assert result.exit_code == 0, result.output
+    assert bodies["minsei"].name in result.output
+    session.expire_all()
+    row = session.scalar(select(AuditRecord).where(AuditRecord.action == "council.attendees_set"))
+    assert row.detail["via"] == "cli" and row.detail["bodies"] == [bodies["minsei"].id]
