@@ -27,6 +27,7 @@ run: $(STAMP) translations
 
 test: $(STAMP) translations
 	$(BIN)/ruff check engine web processes tests bench
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 # The database layers again on PostgreSQL, with the multi-process scheduler tests (used by .ci/run).
@@ -34,4 +35,4 @@ test-postgres: $(STAMP) translations
 	TSUNAGU_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest tests/integration tests/web tests/system
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache
