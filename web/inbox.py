@@ -5,6 +5,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from flask_babel import gettext as _
 
 from tsunagu.engine.commands import cases, queries
+from tsunagu.engine.runtime.forms import today_in_japan
 
 from .context import clock, login_required
 from .extensions import db
@@ -21,7 +22,7 @@ def index():
         "inbox.html",
         mine=queries.my_tasks(db.session, g.user),
         available=queries.available_tasks(db.session, g.user, clock()),
-        recent=queries.recent_cases(db.session, g.user),
+        recent=queries.recent_cases(db.session, g.user, today_in_japan(clock()())),
     )
 
 

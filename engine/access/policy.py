@@ -128,6 +128,18 @@ def coordinates_for(session: Session, user: UserRecord, municipality_id: int, to
     return bool(councils) and _council_covers(session, councils, municipality_id)
 
 
+def coordinating_staff(session: Session, municipality_id: int, today: date) -> list[UserRecord]:
+    """The active coordinator-role staff of the bodies designated to coordinate a council the municipality
+    belongs to: those told of an emergency opening of one of its cases."""
+    bodies = select(CouncilRecord.coordinating_body_id).join(
+        CouncilMunicipalityRecord, CouncilMunicipalityRecord.council_id == CouncilRecord.id).where(
+        CouncilMunicipalityRecord.municipality_id == municipality_id,
+        or_(CouncilRecord.coordinating_designated_on.is_(None), CouncilRecord.coordinating_designated_on <= today))
+    candidates = session.scalars(select(UserRecord).where(
+        UserRecord.active.is_(True), UserRecord.organisation_id.in_(bodies)).order_by(UserRecord.id)).all()
+    return [user for user in candidates if Role.COORDINATOR.value in user.role_codes]
+
+
 def meetings_of_councils(council_ids: list[int]) -> ColumnElement[bool]:
     """Meetings belonging to one of the councils; a meeting recorded without its council belongs to the
     council of its municipality."""

@@ -18,7 +18,7 @@ from ..errors import FieldError, Forbidden, FormInvalid, InvalidState, NotFound
 from ..models import CaseRecord, UserRecord
 from ..ops.notifications import notify_break_glass
 from ..roles import Role
-from .policy import case_access
+from .policy import case_access, coordinating_staff
 from .recovery import looks_like_recovery_code, redeem_recovery_code
 from .users import verify_password
 
@@ -213,5 +213,6 @@ def open_break_glass(session: Session, clock: Clock, actor: UserRecord, case_id:
         session.flush()
         audit.record(session, clock, actor, "case.break_glass", case_id=case.id, grant=grant.id, hours=hours,
                      reason=grant.reason)
-        notify_break_glass(session, clock, case, actor)
+        notify_break_glass(session, clock, case, actor,
+                           coordinating_staff(session, case.municipality_id, now.date()))
     return grant

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
@@ -11,7 +11,7 @@ from sqlalchemy.orm import QueryableAttribute, Session
 
 from .. import audit
 from ..access import permissions
-from ..access.policy import Access
+from ..access.policy import Access, coordinated_councils, meetings_of_councils
 from ..casefile.records import person_answers
 from ..casefile.tables import (
     ActionTypeRecord,
@@ -20,16 +20,20 @@ from ..casefile.tables import (
     CaseStaffRecord,
     ConsentRecord,
     CouncilDecisionRecord,
+    CouncilMeetingRecord,
     DisclosureRecord,
     OrganisationKind,
     OrganisationRecord,
     PersonRecord,
     SupportActionRecord,
+    TeamMemberRecord,
+    TeamRecord,
 )
 from ..clock import Clock
 from ..db import transaction
 from ..errors import NotFound
 from ..models import AuditRecord, Base, CaseRecord, FormSubmissionRecord, TaskRecord, TaskStatus, UserRecord
+from ..roles import Role
 from ..runtime.forms import mask_special_care
 
 INBOX_LIMIT = 200
@@ -58,12 +62,26 @@ def available_tasks(session: Session, user: UserRecord, now: datetime | None = N
     return [t for t in rows if t.candidate_body_id is None or permissions.can_work_task(user, t, now)]
 
 
-def recent_cases(session: Session, user: UserRecord, limit: int = 50) -> list[CaseRecord]:
-    """The municipality's most recently changed cases, for staff who may read case files."""
+def recent_cases(session: Session, user: UserRecord, today: date, limit: int = 50) -> list[CaseRecord]:
+    """The most recently changed cases the user works, supervises, or coordinates at the council.
+
+    Listing a case tells that it exists, which is itself sensitive: a coordinator sees only the cases
+    tabled at meetings of a council their organisation coordinates, never every tabled case by role.
+    """
     mine = select(CaseStaffRecord.case_id).where(CaseStaffRecord.user_id == user.id)
     visible: ColumnElement[bool] = CaseRecord.id.in_(mine)
-    if "coordinator" in user.role_codes:
-        visible = visible | CaseRecord.id.in_(select(AgendaItemRecord.case_id))
+    if Role.SUPERVISOR.value in user.role_codes:
+        supervised = select(TeamMemberRecord.team_id).join(TeamRecord, TeamRecord.id == TeamMemberRecord.team_id).where(
+            TeamMemberRecord.user_id == user.id, TeamMemberRecord.supervises.is_(True), TeamRecord.active.is_(True))
+        workers = select(TeamMemberRecord.user_id).where(TeamMemberRecord.team_id.in_(supervised),
+                                                         TeamMemberRecord.supervises.is_(False))
+        visible = visible | CaseRecord.id.in_(select(CaseStaffRecord.case_id).where(
+            CaseStaffRecord.user_id.in_(workers)))
+    councils = coordinated_councils(session, user, today)
+    if councils:
+        visible = visible | CaseRecord.id.in_(select(AgendaItemRecord.case_id).join(
+            CouncilMeetingRecord, CouncilMeetingRecord.id == AgendaItemRecord.meeting_id).where(
+            meetings_of_councils(councils)))
     return list(session.scalars(
         select(CaseRecord).where(CaseRecord.municipality_id == user.municipality_id, visible)
         .order_by(CaseRecord.updated_at.desc(), CaseRecord.id.desc()).limit(limit)

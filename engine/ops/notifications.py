@@ -1,7 +1,7 @@
 """Notices to people: a task offered or assigned to them, due soon, overdue, or escalated."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
 from sqlalchemy import Select, func, select, update
@@ -122,11 +122,10 @@ def mark_all_read(session: Session, clock: Clock, user: UserRecord) -> None:
             NotificationRecord.user_id == user.id, NotificationRecord.read_at.is_(None)).values(read_at=clock()))
 
 
-def notify_break_glass(session: Session, clock: Clock, case: CaseRecord, actor: UserRecord) -> None:
-    """Tell the coordinating body's staff that someone opened a case by break-glass."""
-    coordinators = session.scalars(select(UserRecord).join(UserRoleRecord).where(
-        UserRecord.municipality_id == case.municipality_id, UserRecord.active.is_(True),
-        UserRoleRecord.role == Role.COORDINATOR.value)).all()
+def notify_break_glass(session: Session, clock: Clock, case: CaseRecord, actor: UserRecord,
+                       coordinators: Sequence[UserRecord]) -> None:
+    """Tell the coordinating body's staff (chosen by the caller: the council's designated body, never a
+    role alone) that someone opened a case by break-glass."""
     now = clock()
     for user in coordinators:
         language = user.locale if user.locale in ("ja", "en") else "ja"

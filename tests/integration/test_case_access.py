@@ -82,7 +82,7 @@ def test_a_caseworker_of_another_municipality_neither_sees_nor_works_its_tasks(
     task = open_task(session_factory, standard_case.id)
 
     assert queries.available_tasks(session, neighbour_caseworker) == []
-    assert queries.recent_cases(session, neighbour_caseworker) == []
+    assert queries.recent_cases(session, neighbour_caseworker, clock().date()) == []
     with pytest.raises(NotFound):
         cases.complete_task(session, clock, neighbour_caseworker, task.id, intake_data)
     with pytest.raises(NotFound):

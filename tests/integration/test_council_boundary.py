@@ -125,3 +125,49 @@ def test_the_command_line_chooses_who_attends_and_is_audited(story, session, clo
     session.expire_all()
     row = session.scalar(select(AuditRecord).where(AuditRecord.action == "council.attendees_set"))
     assert row.detail["via"] == "cli" and row.detail["bodies"] == [bodies["minsei"].id]
+
+
+def test_the_case_list_names_tabled_cases_only_to_the_coordinating_body_and_team_cases_to_their_supervisor(
+        story, session, clock, municipality, bodies, user_password):
+    from tsunagu.engine.admin import teams
+    from tsunagu.engine.commands import queries
+
+    case = story.start()
+    story.to_council(case)
+    npo_coordinator = users.create_user(session, clock, municipality_id=municipality.id, username="npo-coord",
+                                        display_name="NPO", password=user_password, roles=["coordinator"],
+                                        organisation_id=bodies["npo_ibasho"].id)
+    session.commit()
+    today = clock().date()
+
+    def listed(user):
+        session.expire_all()
+        return [c.id for c in queries.recent_cases(session, session.get(UserRecord, user.id), today)]
+
+    assert case.id in listed(story.cast.coordinator)  # the designated coordinating body
+    assert listed(npo_coordinator) == []  # the role alone names nothing
+    assert listed(story.cast.supervisor) == []
+    team = teams.add_team(session, clock, None, municipality.id, name="相談チーム", operator="test")
+    teams.set_member(session, clock, None, municipality.id, team.id, story.cast.caseworker.id, operator="test")
+    teams.set_member(session, clock, None, municipality.id, team.id, story.cast.supervisor.id, supervises=True,
+                     operator="test")
+    assert listed(story.cast.supervisor) == [case.id]
+
+
+def test_an_emergency_opening_is_told_to_the_designated_coordinating_body_not_to_the_role(
+        story, session, clock, municipality, bodies, user_password):
+    from tsunagu.engine.access.security import open_break_glass
+    from tsunagu.engine.ops.tables import NotificationRecord
+
+    case = story.start()
+    npo_coordinator = users.create_user(session, clock, municipality_id=municipality.id, username="npo-coord",
+                                        display_name="NPO", password=user_password, roles=["coordinator"],
+                                        organisation_id=bodies["npo_ibasho"].id)
+    other_supervisor = users.create_user(session, clock, municipality_id=municipality.id, username="sv2",
+                                         display_name="監督", password=user_password, roles=["supervisor"])
+    session.commit()
+
+    open_break_glass(session, clock, other_supervisor, case.id, "夜間に危険を示す電話があったため確認する", 2)
+
+    told = set(session.scalars(select(NotificationRecord.user_id).where(NotificationRecord.kind == "break_glass")))
+    assert told == {story.cast.coordinator.id} and npo_coordinator.id not in told
