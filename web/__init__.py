@@ -68,6 +68,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.jinja_env.filters["localdatetime"] = lambda m: local(m, settings.time_zone).strftime("%Y-%m-%d %H:%M")
     app.context_processor(lambda: {"now": app.extensions["tsunagu.clock"]()})
     app.context_processor(notices.bell)
+    app.context_processor(council.council_link)
     app.jinja_env.globals["current_language"] = _select_locale
     return app
 

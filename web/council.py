@@ -7,10 +7,12 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
+from tsunagu.engine.access.policy import coordinated_councils
 from tsunagu.engine.casefile.governance import notice_for
 from tsunagu.engine.commands import council, queries
 from tsunagu.engine.commands.council import RISK_LEVELS
 from tsunagu.engine.errors import FieldError, FormInvalid
+from tsunagu.engine.runtime.forms import today_in_japan
 
 from .context import clock, login_required
 from .extensions import db
@@ -164,3 +166,12 @@ def decision_fields(case_id: int, form: DecisionForm, bodies: list[tuple[str, st
                   options=options, value=form.values.get(name) or None, errors=form.errors.get(name, []),
                   limits={"maxLength": 4000} if widget == "textarea" else {}, id_prefix=f"c{case_id}-")
             for name, title, widget, required, options, help_text in specs]
+
+
+def council_link() -> dict[str, bool]:
+    """Template context: whether to offer the council pages, which only the designated coordinating body's
+    staff may use (one query, and only for users holding the coordinator role)."""
+    user = g.get("user")
+    offered = user is not None and "coordinator" in user.role_codes and bool(
+        coordinated_councils(db.session, user, today_in_japan(clock()())))
+    return {"council_link": offered}

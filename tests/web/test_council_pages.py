@@ -6,6 +6,7 @@ from datetime import datetime
 from page_text import element, options, text
 from sqlalchemy import func, select
 
+from tsunagu.engine.access import users
 from tsunagu.engine.casefile.tables import (
     AgendaItemRecord,
     CouncilDecisionRecord,
@@ -33,11 +34,16 @@ def _decision_count(session) -> int:
     return session.scalar(select(func.count()).select_from(CouncilDecisionRecord))
 
 
-def test_the_council_link_is_shown_to_coordinators_only(client, login, coordinator, caseworker):
-    login(caseworker)
-    nav = _nav(client.get("/").get_data(as_text=True))
-    assert "/council" not in nav
-    client.post("/logout")
+def test_the_council_link_is_shown_to_the_coordinating_bodys_staff_only(
+        client, login, session, clock, municipality, coordinator, caseworker, bodies, user_password):
+    role_only = users.create_user(session, clock, municipality_id=municipality.id, username="npo-coordinator",
+                                  display_name="NPO 調整", password=user_password, roles=["coordinator"],
+                                  organisation_id=bodies["npo"].id)
+    session.commit()
+    for user in (caseworker, role_only):  # the coordinator role alone runs no council business
+        login(user)
+        assert "/council" not in _nav(client.get("/").get_data(as_text=True))
+        client.post("/logout")
     login(coordinator)
     nav = _nav(client.get("/").get_data(as_text=True))
     assert '<a href="/council">協議会</a>' in nav
