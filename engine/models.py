@@ -45,6 +45,13 @@ class UTCDateTime(TypeDecorator[datetime]):
 # The largest id either database stores (PostgreSQL `integer`): a larger one names no row, and PostgreSQL
 # refuses to compare an integer column with it.
 MAX_ID = 2**31 - 1
+# Characters PostgreSQL cannot keep in a text column.
+UNSTORABLE = ("\x00",)
+
+
+def unstorable(text: str) -> bool:
+    """Whether text holds a character neither database can store."""
+    return any(char in text for char in UNSTORABLE)
 
 
 class Base(DeclarativeBase):

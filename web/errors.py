@@ -13,13 +13,10 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from tsunagu.engine.errors import TsunaguError
-from tsunagu.engine.models import MAX_ID
+from tsunagu.engine.models import MAX_ID, unstorable
 
 from .extensions import db
 from .messages import HTTP_STATUS, error_message
-
-# Characters PostgreSQL cannot keep in a text column.
-UNSTORABLE = ("\x00",)
 
 
 class IdConverter(IntegerConverter):
@@ -55,16 +52,12 @@ def refuse_unstorable_input():
         return None
     for source in (request.args, request.form):
         for name, values in source.lists():
-            if _unstorable(name) or any(_unstorable(value) for value in values):
+            if unstorable(name) or any(unstorable(value) for value in values):
                 label = name.replace("\x00", "")
                 message = _("The field “%(field)s” contains a character that cannot be used (NUL). "
                             "Remove it and try again.", field=label)
                 return _page(422, "unstorable_input", message, element=label)
     return None
-
-
-def _unstorable(text: str) -> bool:
-    return any(char in text for char in UNSTORABLE)
 
 
 def domain_error(error: TsunaguError):

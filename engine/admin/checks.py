@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Protocol, TypeVar
 
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from .. import audit
@@ -118,6 +119,16 @@ def owned(session: Session, model: type[_R], row_id: object, municipality_id: in
     row = session.get(model, found) if found is not None else None
     if row is None or row.municipality_id != municipality_id:
         raise NotFound(f"no such {what}", element=str(row_id)[:40])
+    return row
+
+
+def named(session: Session, model: type[_R], municipality_id: int, name: str, what: str) -> _R:
+    """The row of `model` with exactly this name in the municipality (the command line names rows by name)."""
+    columns = inspect(model).columns
+    row = session.scalar(select(model).where(columns["municipality_id"] == municipality_id,
+                                             columns["name"] == (name or "").strip()))
+    if row is None:
+        raise NotFound(f"{what} '{name}' not found in this municipality", element=name)
     return row
 
 

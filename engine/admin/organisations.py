@@ -13,9 +13,9 @@ from ..casefile.governance import CouncilMemberRecord, CouncilRecord
 from ..casefile.tables import ActionTypeRecord, OrganisationKind, OrganisationRecord
 from ..clock import Clock
 from ..db import transaction
-from ..errors import InUse, NotFound
+from ..errors import InUse
 from ..models import UserRecord
-from .checks import Checks, checked, owned, record_change
+from .checks import Checks, checked, named, owned, record_change
 
 KINDS = tuple(kind.value for kind in OrganisationKind)
 
@@ -37,11 +37,7 @@ def get_organisation(session: Session, actor: UserRecord | None, municipality_id
 
 def organisation_named(session: Session, municipality_id: int, name: str) -> OrganisationRecord:
     """The body with exactly this name in the municipality (the command line names bodies by name)."""
-    body = session.scalar(select(OrganisationRecord).where(OrganisationRecord.municipality_id == municipality_id,
-                                                           OrganisationRecord.name == (name or "").strip()))
-    if body is None:
-        raise NotFound(f"organisation '{name}' not found in this municipality", element=name)
-    return body
+    return named(session, OrganisationRecord, municipality_id, name, "organisation")
 
 
 def _check_name(checks: Checks, session: Session, municipality_id: int, name: object, own_id: int | None = None) -> str:

@@ -18,7 +18,7 @@ from ..db import transaction
 from ..errors import NotFound
 from ..models import UserRecord
 from ..roles import Role
-from .checks import Checks, checked, owned, record_change
+from .checks import Checks, checked, named, owned, record_change
 
 
 @dataclass(frozen=True)
@@ -42,11 +42,7 @@ def get_team(session: Session, actor: UserRecord | None, municipality_id: int, t
 
 def team_named(session: Session, municipality_id: int, name: str) -> TeamRecord:
     """The team with exactly this name in the municipality (the command line names teams by name)."""
-    team = session.scalar(select(TeamRecord).where(TeamRecord.municipality_id == municipality_id,
-                                                   TeamRecord.name == (name or "").strip()))
-    if team is None:
-        raise NotFound(f"team '{name}' not found in this municipality", element=name)
-    return team
+    return named(session, TeamRecord, municipality_id, name, "team")
 
 
 def members(session: Session, team: TeamRecord) -> list[Member]:

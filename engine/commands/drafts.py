@@ -23,13 +23,11 @@ from ..access import permissions
 from ..clock import Clock
 from ..db import transaction
 from ..errors import Conflict, Forbidden, NotFound, TsunaguError
-from ..models import ParkedInputRecord, TaskDraftRecord, TaskRecord, TaskStatus, UserRecord
+from ..models import ParkedInputRecord, TaskDraftRecord, TaskRecord, TaskStatus, UserRecord, unstorable
 
 # The largest draft kept, as UTF-8 JSON: far above any form a person types, far below what would let
 # autosave fill the database.
 MAX_DRAFT_BYTES = 200_000
-# Characters PostgreSQL cannot keep in a text column (web/errors.py refuses them in every request too).
-UNSTORABLE = ("\x00",)
 # Parked input (a form posted just after its session ended) waits this long for its browser to sign in
 # again, and a user has at most this many parked forms: a replayed old cookie cannot fill the table.
 PARKED_FOR = timedelta(hours=12)
@@ -119,7 +117,7 @@ def _form_fields(task: TaskRecord) -> set[str]:
 def _draft_data(task: TaskRecord, fields: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
     """The posted fields the task's form has (no token, nothing else), checked before they are stored."""
     for name, values in fields.items():
-        if _unstorable(name) or any(not isinstance(v, str) or _unstorable(v) for v in values):
+        if unstorable(name) or any(not isinstance(v, str) or unstorable(v) for v in values):
             raise DraftUnstorable("a field holds a character that cannot be stored (NUL)",
                                   element=name.replace("\x00", ""))
     known = _form_fields(task)
@@ -130,9 +128,6 @@ def _draft_data(task: TaskRecord, fields: Mapping[str, Sequence[str]]) -> dict[s
                             limit=MAX_DRAFT_BYTES)
     return data
 
-
-def _unstorable(text: str) -> bool:
-    return any(char in text for char in UNSTORABLE)
 
 
 def load_draft(session: Session, clock: Clock, actor: UserRecord, task_id: int) -> Draft | None:
