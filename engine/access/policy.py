@@ -12,7 +12,7 @@ import enum
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -263,19 +263,24 @@ def _break_glass(session: Session, case_id: int, user_id: int, now: datetime) ->
     return (row.id, row.expires_at) if row is not None else None
 
 
+def supervised_caseworkers(user: UserRecord) -> Select[int]:
+    """The active caseworkers of the active teams of the user's municipality that the user supervises:
+    the cases they work are the ones the user reads on the supervision basis."""
+    teams = select(TeamMemberRecord.team_id).join(TeamRecord, TeamRecord.id == TeamMemberRecord.team_id).where(
+        TeamMemberRecord.user_id == user.id, TeamMemberRecord.supervises.is_(True), TeamRecord.active.is_(True),
+        TeamRecord.municipality_id == user.municipality_id)
+    return (select(TeamMemberRecord.user_id).join(UserRecord, UserRecord.id == TeamMemberRecord.user_id)
+            .where(TeamMemberRecord.team_id.in_(teams), TeamMemberRecord.supervises.is_(False),
+                   UserRecord.active.is_(True)))
+
+
 def _supervision(session: Session, user: UserRecord, case: CaseRecord) -> Access | None:
-    """A supervisor reads the cases a caseworker of a team they supervise works (basis 'supervision')."""
+    """A supervisor reads the cases a caseworker of a team they supervise works (basis 'supervision').
+    Reached only for a case of the user's own municipality."""
     if Role.SUPERVISOR.value not in user.role_codes:
         return None
-    supervised = select(TeamMemberRecord.team_id).join(TeamRecord, TeamRecord.id == TeamMemberRecord.team_id).where(
-        TeamMemberRecord.user_id == user.id, TeamMemberRecord.supervises.is_(True), TeamRecord.active.is_(True),
-        TeamRecord.municipality_id == case.municipality_id)
-    worker = session.scalar(
-        select(TeamMemberRecord.user_id)
-        .join(CaseStaffRecord, CaseStaffRecord.user_id == TeamMemberRecord.user_id)
-        .join(UserRecord, UserRecord.id == TeamMemberRecord.user_id)
-        .where(TeamMemberRecord.team_id.in_(supervised), TeamMemberRecord.supervises.is_(False),
-               CaseStaffRecord.case_id == case.id, UserRecord.active.is_(True)).limit(1))
+    worker = session.scalar(select(CaseStaffRecord.user_id).where(
+        CaseStaffRecord.case_id == case.id, CaseStaffRecord.user_id.in_(supervised_caseworkers(user))).limit(1))
     if worker is None:
         return None
     return Access(True, Basis.SUPERVISION, Scope.FULL, True, f"caseworker:{worker}")

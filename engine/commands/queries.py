@@ -11,7 +11,7 @@ from sqlalchemy.orm import QueryableAttribute, Session
 
 from .. import audit
 from ..access import permissions
-from ..access.policy import Access, coordinated_councils, meetings_of_councils
+from ..access.policy import Access, coordinated_councils, meetings_of_councils, supervised_caseworkers
 from ..casefile.records import person_answers
 from ..casefile.tables import (
     ActionTypeRecord,
@@ -26,8 +26,6 @@ from ..casefile.tables import (
     OrganisationRecord,
     PersonRecord,
     SupportActionRecord,
-    TeamMemberRecord,
-    TeamRecord,
 )
 from ..clock import Clock
 from ..db import transaction
@@ -71,12 +69,8 @@ def recent_cases(session: Session, user: UserRecord, today: date, limit: int = 5
     mine = select(CaseStaffRecord.case_id).where(CaseStaffRecord.user_id == user.id)
     visible: ColumnElement[bool] = CaseRecord.id.in_(mine)
     if Role.SUPERVISOR.value in user.role_codes:
-        supervised = select(TeamMemberRecord.team_id).join(TeamRecord, TeamRecord.id == TeamMemberRecord.team_id).where(
-            TeamMemberRecord.user_id == user.id, TeamMemberRecord.supervises.is_(True), TeamRecord.active.is_(True))
-        workers = select(TeamMemberRecord.user_id).where(TeamMemberRecord.team_id.in_(supervised),
-                                                         TeamMemberRecord.supervises.is_(False))
         visible = visible | CaseRecord.id.in_(select(CaseStaffRecord.case_id).where(
-            CaseStaffRecord.user_id.in_(workers)))
+            CaseStaffRecord.user_id.in_(supervised_caseworkers(user))))
     councils = coordinated_councils(session, user, today)
     if councils:
         visible = visible | CaseRecord.id.in_(select(AgendaItemRecord.case_id).join(
