@@ -25,6 +25,7 @@ from tsunagu.engine.commands.queries import open_tasks_of_case
 from tsunagu.engine.db import transaction
 from tsunagu.engine.errors import DemoRefused
 from tsunagu.engine.models import CaseRecord, MunicipalityRecord
+from tsunagu.engine.runtime.forms import today_in_japan
 
 from .catalogue import install_catalogue
 from .deployment import deploy_folder_tree
@@ -86,8 +87,8 @@ def load_demo(session: Session, clock: Clock, process_dir: Path) -> bool:
     return True
 
 
-def _intake(name: str, kana: str, **overrides) -> dict:
-    data = {"consultation_date": date.today().isoformat(), "channel": "phone", "person_name": name,
+def _intake(today: date, name: str, kana: str, **overrides) -> dict:
+    data = {"consultation_date": today.isoformat(), "channel": "phone", "person_name": name,
             "person_kana": kana, "birth_year": 1958, "household": "alone",
             "concern": "退職後に一人暮らしとなり、誰とも話さない日が続いている。", "wishes": "近所で気軽に話せる場がほしい。",
             "special_care": [], "immediate_danger": False, "existing_scheme": "none"}
@@ -95,8 +96,8 @@ def _intake(name: str, kana: str, **overrides) -> dict:
     return data
 
 
-def _assessment(lonely: int, ucla: tuple[int, int, int]) -> dict:
-    return {"assessed_on": date.today().isoformat(), "respondent": "self", "loneliness_direct": lonely,
+def _assessment(today: date, lonely: int, ucla: tuple[int, int, int]) -> dict:
+    return {"assessed_on": today.isoformat(), "respondent": "self", "loneliness_direct": lonely,
             "ucla_1": ucla[0], "ucla_2": ucla[1], "ucla_3": ucla[2], "contact_frequency": "monthly",
             "participation": "no", "support_received": "no", "helps_others": "no"}
 
@@ -115,27 +116,26 @@ def _step(session, clock, actor, case: CaseRecord, element: str, data: dict) -> 
 
 def _demo_cases(session, clock, version, people, bodies) -> None:
     worker, supervisor, coordinator = people["caseworker"], people["supervisor"], people["coordinator"]
-    today = date.today()
+    today = today_in_japan(clock())  # the engine's date rules count days in Japan
 
     # 1. A new consultation waiting for its intake.
     cases.start_case(session, clock, worker, version, "A.K. さん（電話相談）")
 
     # 2. Intake and baseline done: consent is to be asked.
     second = cases.start_case(session, clock, worker, version, "M.S. さん（民生委員からのつなぎ）")
-    _step(session, clock, worker, second, "intake", _intake("松本 静子", "マツモト シズコ", channel="minsei",
+    _step(session, clock, worker, second, "intake", _intake(today, "松本 静子", "マツモト シズコ", channel="minsei",
                                                             referrer="民生委員 田中"))
-    _step(session, clock, worker, second, "baseline_assessment", _assessment(4, (3, 3, 2)))
+    _step(session, clock, worker, second, "baseline_assessment", _assessment(today, 4, (3, 3, 2)))
 
     # 3. Consent given and tabled: the council meeting can record its decision.
     third = cases.start_case(session, clock, worker, version, "Y.O. さん（窓口相談）")
-    _step(session, clock, worker, third, "intake", _intake("大野 陽介", "オオノ ヨウスケ", channel="counter",
+    _step(session, clock, worker, third, "intake", _intake(today, "大野 陽介", "オオノ ヨウスケ", channel="counter",
                                                            birth_year=1990, household="with_family"))
-    _step(session, clock, worker, third, "baseline_assessment", _assessment(5, (4, 3, 3)))
+    _step(session, clock, worker, third, "baseline_assessment", _assessment(today, 5, (4, 3, 3)))
     _step(session, clock, worker, third, "consent_capture", {**CONSENT, "consent_date": today.isoformat(),
                                                               "recipient_body_ids": [bodies["shakyo"].id]})
-    meeting_day = today + timedelta(days=7)
-    _step(session, clock, coordinator, third, "table_case", {
-        "meeting_date": meeting_day.isoformat(), "basis": "consent",
+    _step(session, clock, coordinator, third, "table_case", {  # today's meeting: its decision can be recorded
+        "meeting_date": today.isoformat(), "basis": "consent",
         "issues": "就労が途切れ、家族以外との交流がない。", "wishes_summary": "同世代と話せる場所に行ってみたい。"})
     # The bodies invited to the meeting: the council basis (Art. 16) reaches them, and only them.
     council.set_attendees(session, clock, coordinator, _agenda_meeting(session, third),
@@ -143,8 +143,8 @@ def _demo_cases(session, clock, version, people, bodies) -> None:
 
     # 4. Decided by the council: the social welfare council is asked to accept a home visit.
     fourth = cases.start_case(session, clock, supervisor, version, "T.Y. さん（アウトリーチ）")
-    _step(session, clock, supervisor, fourth, "intake", _intake("田村 洋一", "タムラ ヨウイチ", channel="outreach"))
-    _step(session, clock, supervisor, fourth, "baseline_assessment", _assessment(4, (3, 4, 3)))
+    _step(session, clock, supervisor, fourth, "intake", _intake(today, "田村 洋一", "タムラ ヨウイチ", channel="outreach"))
+    _step(session, clock, supervisor, fourth, "baseline_assessment", _assessment(today, 4, (3, 4, 3)))
     _step(session, clock, supervisor, fourth, "consent_capture", {**CONSENT, "consent_date": today.isoformat(),
                                                               "recipient_body_ids": [bodies["shakyo"].id]})
     _step(session, clock, coordinator, fourth, "table_case", {
@@ -162,9 +162,9 @@ def _demo_cases(session, clock, version, people, bodies) -> None:
 
     # 5. A crisis handled today: the supervisor reviews the life-protection sharing.
     fifth = cases.start_case(session, clock, worker, version, "R.N. さん（SNS相談・緊急）")
-    _step(session, clock, worker, fifth, "intake", _intake("中村 涼", "ナカムラ リョウ", channel="sns", birth_year=2004,
+    _step(session, clock, worker, fifth, "intake", _intake(today, "中村 涼", "ナカムラ リョウ", channel="sns", birth_year=2004,
                                                            special_care=["suicidal_thoughts", "mental_health"]))
-    _step(session, clock, worker, fifth, "baseline_assessment", _assessment(5, (4, 4, 4)))
+    _step(session, clock, worker, fifth, "baseline_assessment", _assessment(today, 5, (4, 4, 4)))
     _step(session, clock, worker, fifth, "crisis_safety_action", {
         "action_taken": "保健師と同行訪問し、安全を確認した。", "bodies_informed": "保健センター",
         "life_protection_reason": "希死念慮の訴えがあり、本人の同意を得る時間がなかったため。",
@@ -173,8 +173,8 @@ def _demo_cases(session, clock, version, people, bodies) -> None:
     # 6. Referred to an existing scheme and closed: no consent is on the ledger yet, so nothing is shared;
     # the person contacts the scheme's office themselves.
     sixth = cases.start_case(session, clock, worker, version, "K.H. さん（生活困窮）")
-    _step(session, clock, worker, sixth, "intake", _intake("橋本 和子", "ハシモト カズコ", existing_scheme="seikatsu_konkyu"))
-    _step(session, clock, worker, sixth, "baseline_assessment", _assessment(3, (2, 2, 2)))
+    _step(session, clock, worker, sixth, "intake", _intake(today, "橋本 和子", "ハシモト カズコ", existing_scheme="seikatsu_konkyu"))
+    _step(session, clock, worker, sixth, "baseline_assessment", _assessment(today, 3, (2, 2, 2)))
     _step(session, clock, worker, sixth, "referral_out", {
         "scheme": "seikatsu_konkyu", "receiving_body": "自立相談支援機関", "referral_basis": "no_sharing",
         "referred_on": today.isoformat()})

@@ -112,7 +112,7 @@ def _render_agenda(meeting_id: int, form: DecisionForm):
              for e in entries if e.decision is None}
     fields = {case_id: decision_fields(case_id, f, bodies) for case_id, f in forms.items()}
     return render_template("council_agenda.html", meeting=meeting, entries=entries, forms=forms, fields=fields,
-                           bodies=bodies, kinds=kinds, rows=range(ACTION_ROWS))
+                           bodies=bodies, kinds=kinds, rows=range(ACTION_ROWS), today=today_in_japan(clock()()))
 
 
 def parse_decision(form: MultiDict) -> tuple[dict, list[int]]:

@@ -113,6 +113,9 @@ def record_decision(session: Session, clock: Clock, actor: UserRecord, meeting_i
                 raise InvalidState("the council already recorded its decision on this case at this meeting",
                                    element=str(case_id))
             meeting = item.meeting
+            if today_in_japan(clock()) < meeting.held_on:  # a decision is not recorded before its meeting
+                raise FormInvalid([FieldError("meeting", "before_meeting", {"limit": meeting.held_on.isoformat()})],
+                                  element="council_decision")
             if values["next_review_on"] < meeting.held_on:
                 raise FormInvalid([FieldError("next_review_on", "minimum", {"limit": meeting.held_on.isoformat()})],
                                   element="council_decision")

@@ -76,7 +76,7 @@ def _fill_assessment(page, day, answers, note):
 def test_path_a_new_case_from_consultation_through_council_and_support_to_closure(page, live_server):
     today = datetime.now(ZoneInfo("Asia/Tokyo")).date()
     iso = today.isoformat()
-    meeting_day = (today + timedelta(days=3)).isoformat()  # within the next week; no demo meeting that day
+    meeting_day = iso  # the demo's meeting of today, where the council decides
     review_day = (today + timedelta(days=30)).isoformat()
 
     # 1. The caseworker takes the consultation, assesses the person and records their consent.

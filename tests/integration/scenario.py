@@ -19,6 +19,7 @@ from tsunagu.engine.casefile.tables import (
     AssessmentRecord,
     ConsentRecord,
     CouncilDecisionRecord,
+    CouncilMeetingRecord,
     DisclosureRecord,
     MeetingBodyRecord,
     OrganisationRecord,
@@ -154,6 +155,7 @@ class Story:
         """The coordinator records the council's decision, by default at the meeting the case was last tabled at."""
         case_id = _id(case)
         meeting_id = meeting_id or self.latest_agenda_item(case_id).meeting_id
+        self.hold_meeting(meeting_id)
         data = {"situation": "退職後、社会的な接点がほぼない", "risk": "high",
                 "plan": "社会福祉協議会が訪問で関係をつくり、居場所につなぐ",
                 "lead_body_id": self.cast.bodies["shakyo"].id, "key_person": "長女（県外在住）",
@@ -164,6 +166,15 @@ class Story:
                                                meeting_id, case_id, data)
         self.assert_restores(case_id)
         return decision
+
+    def hold_meeting(self, meeting_id: int) -> None:
+        """The council meets: the clock moves on to 10:00 of the meeting day if that is still ahead, since
+        a decision is not recorded before its meeting."""
+        with self.session_factory() as session:
+            held_on = session.get(CouncilMeetingRecord, meeting_id).held_on
+        meets = datetime.combine(held_on, datetime.min.time().replace(hour=10), ZoneInfo("Asia/Tokyo"))
+        if self.clock() < meets:
+            self.clock.advance(meets - self.clock())
 
     def attend(self, case: CaseRecord | int, *body_keys: str) -> None:
         """The coordinator invites member bodies to the meeting the case was last tabled at: only they

@@ -10,7 +10,8 @@ from sqlalchemy import select
 from tsunagu.engine.access import users
 from tsunagu.engine.access.policy import Basis, case_access
 from tsunagu.engine.admin import teams
-from tsunagu.engine.commands import queries
+from tsunagu.engine.casefile.tables import CouncilDecisionRecord
+from tsunagu.engine.commands import council, queries
 from tsunagu.engine.errors import FormInvalid, NotFound
 from tsunagu.engine.models import AuditRecord, CaseRecord, MunicipalityRecord, UserRecord
 
@@ -220,3 +221,21 @@ def test_a_council_decision_with_a_next_review_in_the_past_is_refused(story, clo
     with pytest.raises(FormInvalid) as refused:
         story.decide(case, next_review_on="2027-01-10")
     assert [(e.field, e.code) for e in refused.value.errors] == [("next_review_on", "x_not_before")]
+
+
+def test_a_council_decision_before_its_meeting_day_is_refused_and_on_the_day_recorded(story, clock):
+    case = story.start()
+    story.to_council(case)  # tabled on 2026-11-27 for the meeting of 2026-12-03
+    meeting_id = story.latest_agenda_item(case).meeting_id
+    data = {"situation": "状況", "risk": "normal", "plan": "プラン", "lead_body_id": story.cast.bodies["shakyo"].id,
+            "next_review_on": "2027-01-10"}
+    clock.advance(timedelta(days=5, hours=14, minutes=59))  # 2026-12-02 23:59 in Japan: the day before
+    with story.session_factory() as session, pytest.raises(FormInvalid) as refused:
+        council.record_decision(session, clock, session.get(UserRecord, story.cast.coordinator.id), meeting_id,
+                                case.id, data)
+    assert [(e.field, e.code, e.params) for e in refused.value.errors] == [
+        ("meeting", "before_meeting", {"limit": "2026-12-03"})]
+    assert story.rows(CouncilDecisionRecord, case) == []
+    clock.advance(timedelta(minutes=1))  # midnight in Japan: the meeting's day
+    story.decide(case, next_review_on="2027-01-10")
+    assert len(story.rows(CouncilDecisionRecord, case)) == 1

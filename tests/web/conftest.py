@@ -1,8 +1,9 @@
 """Web fixtures after flaskr's conftest: `app` from `create_app`, `client` and a login helper."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pyotp
 import pytest
@@ -10,7 +11,13 @@ from sqlalchemy import select
 
 from tsunagu.engine.access import security, users
 from tsunagu.engine.casefile import governance
-from tsunagu.engine.casefile.tables import ActionTypeRecord, AgendaItemRecord, OrganisationKind, OrganisationRecord
+from tsunagu.engine.casefile.tables import (
+    ActionTypeRecord,
+    AgendaItemRecord,
+    CouncilMeetingRecord,
+    OrganisationKind,
+    OrganisationRecord,
+)
 from tsunagu.engine.commands import cases, council, queries
 from tsunagu.engine.config import Settings
 from tsunagu.processes.catalogue import install_catalogue
@@ -177,6 +184,19 @@ def complete_next(session, clock, user, case, data):
 
 
 @pytest.fixture
+def hold_meeting(clock):
+    """The council meets: the clock moves on to 10:00 of the meeting's day if that is still ahead, since a
+    decision is not recorded before its meeting."""
+
+    def hold(meeting) -> None:
+        meets = datetime.combine(meeting.held_on, time(10), ZoneInfo("Asia/Tokyo"))
+        if clock() < meets:
+            clock.advance(meets - clock())
+
+    return hold
+
+
+@pytest.fixture
 def start_council_case(session, clock, caseworker, council_version, bodies, action_types):
     """Open a case on the fixture process and run it up to the named step (engine calls only)."""
 
@@ -250,7 +270,7 @@ def complete_element(session, clock, user, case, element_id, data, body=None):
 
 
 @pytest.fixture
-def standard_case(session, clock, caseworker, coordinator, standard_version, catalogue):
+def standard_case(session, clock, caseworker, coordinator, standard_version, catalogue, hold_meeting):
     """Run a case of the shipped process up to `until` (assessed, consented, tabled or decided).
 
     The consent names 地域包括支援センター; the NPO and the 民生委員 attend the case's deliberation, and
@@ -278,6 +298,7 @@ def standard_case(session, clock, caseworker, coordinator, standard_version, cat
         council.set_attendees(session, clock, coordinator, meeting_id,
                               [catalogue["npo_ibasho"].id, catalogue["minsei"].id], case.id)
         kinds = {k.code: k.id for k in queries.action_types(session, case.municipality_id)}
+        hold_meeting(session.get(CouncilMeetingRecord, meeting_id))
         council.record_decision(session, clock, coordinator, meeting_id, case.id, {
             "situation": "退職後、社会的な接点がほぼない", "risk": "high", "plan": "居場所につなぎ、電話で見守る",
             "lead_body_id": catalogue["fukushi"].id, "next_review_on": "2027-03-01",

@@ -248,8 +248,9 @@ def test_requesting_an_early_review_opens_the_review_task(client, login, casewor
 
 
 def test_a_closed_case_shows_its_closure_reason_and_council_decision(
-        client, login, caseworker, coordinator, start_council_case, meeting_of, session, clock, bodies):
+        client, login, caseworker, coordinator, start_council_case, meeting_of, session, clock, bodies, hold_meeting):
     case = start_council_case()
+    hold_meeting(meeting_of(case))
     login(coordinator)
     client.post(f"/council/{meeting_of(case).id}/cases/{case.id}/decision", data={
         "situation": "状況", "risk": "urgent", "plan": "プラン", "lead_body_id": bodies["npo"].id,

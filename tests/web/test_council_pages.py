@@ -89,9 +89,10 @@ def test_the_meeting_list_shows_date_title_and_how_many_cases_are_tabled_and_dec
 
 
 def test_the_agenda_shows_each_tabled_case_with_its_legal_basis_and_a_decision_form(
-        client, login, coordinator, start_council_case, meeting_of, bodies, action_types):
+        client, login, coordinator, start_council_case, meeting_of, bodies, action_types, hold_meeting):
     by_consent = start_council_case("山田さん", basis="consent")
     by_council = start_council_case("佐藤さん", person="佐藤 一郎", basis="council_art16")
+    hold_meeting(meeting_of(by_consent))
     login(coordinator)
     html = client.get(f"/council/{meeting_of(by_consent).id}").get_data(as_text=True)
     first, second = element(html, f"case-{by_consent.id}"), element(html, f"case-{by_council.id}")
@@ -112,9 +113,10 @@ def test_the_agenda_shows_each_tabled_case_with_its_legal_basis_and_a_decision_f
 
 
 def test_missing_decision_fields_show_japanese_errors_beside_them_and_keep_what_was_typed(
-        client, login, coordinator, start_council_case, meeting_of, session, bodies, action_types):
+        client, login, coordinator, start_council_case, meeting_of, session, bodies, action_types, hold_meeting):
     case = start_council_case()
     meeting = meeting_of(case)
+    hold_meeting(meeting)
     login(coordinator)
     response = client.post(f"/council/{meeting.id}/cases/{case.id}/decision",
                            data={"plan": "社協が週1回訪問する。", "actions-1-action_type_id": str(action_types["visit"].id),
@@ -134,9 +136,10 @@ def test_missing_decision_fields_show_japanese_errors_beside_them_and_keep_what_
 
 
 def test_a_review_date_before_the_meeting_is_refused_beside_the_date_field(
-        client, login, coordinator, start_council_case, meeting_of, session, bodies):
+        client, login, coordinator, start_council_case, meeting_of, session, bodies, hold_meeting):
     case = start_council_case()
     meeting = meeting_of(case)
+    hold_meeting(meeting)
     login(coordinator)
     response = client.post(f"/council/{meeting.id}/cases/{case.id}/decision",
                            data=_decision(bodies, next_review_on="2026-11-30"))
@@ -147,9 +150,10 @@ def test_a_review_date_before_the_meeting_is_refused_beside_the_date_field(
 
 
 def test_an_action_error_is_shown_beside_the_row_it_came_from(
-        client, login, coordinator, start_council_case, meeting_of, session, bodies, action_types):
+        client, login, coordinator, start_council_case, meeting_of, session, bodies, action_types, hold_meeting):
     case = start_council_case()
     meeting = meeting_of(case)
+    hold_meeting(meeting)
     login(coordinator)
     # Row 0 is blank and dropped, so the engine's actions.0 is the form's row 2.
     response = client.post(f"/council/{meeting.id}/cases/{case.id}/decision", data={
@@ -164,7 +168,7 @@ def test_an_action_error_is_shown_beside_the_row_it_came_from(
 
 
 def test_a_decision_for_a_case_that_is_not_waiting_for_the_council_shows_the_translated_refusal(
-        client, login, coordinator, start_council_case, session, clock, bodies):
+        client, login, coordinator, start_council_case, session, clock, bodies, hold_meeting):
     case = start_council_case(until="intake")  # still at its assessment: it waits for no decision
     meeting = CouncilMeetingRecord(municipality_id=case.municipality_id, title="臨時会議",
                                    held_on=datetime(2026, 12, 3).date(), created_at=clock())
@@ -172,6 +176,7 @@ def test_a_decision_for_a_case_that_is_not_waiting_for_the_council_shows_the_tra
     session.flush()
     session.add(AgendaItemRecord(meeting_id=meeting.id, case_id=case.id, basis="council_art16", tabled_at=clock()))
     session.commit()
+    hold_meeting(meeting)
     login(coordinator)
     response = client.post(f"/council/{meeting.id}/cases/{case.id}/decision", data=_decision(bodies))
     assert response.status_code == 409
@@ -181,14 +186,11 @@ def test_a_decision_for_a_case_that_is_not_waiting_for_the_council_shows_the_tra
     assert _decision_count(session) == 0
 
 
-# --- Needs the engine's message delivery (see the report): workflow.deliver_message must build
-# --- SpiffWorkflow.spiff's MessageEventDefinition, and events.create_action must not pass `action=`
-# --- to audit.record. Until both land these fail with 409 / TypeError.
-
 def test_recording_a_decision_shows_it_on_the_agenda_drops_blank_rows_and_moves_the_case_on(
-        client, login, coordinator, start_council_case, meeting_of, session, bodies, action_types):
+        client, login, coordinator, start_council_case, meeting_of, session, bodies, action_types, hold_meeting):
     case = start_council_case()
     meeting = meeting_of(case)
+    hold_meeting(meeting)
     login(coordinator)
     response = client.post(f"/council/{meeting.id}/cases/{case.id}/decision", data={
         **_decision(bodies),
@@ -216,9 +218,10 @@ def test_recording_a_decision_shows_it_on_the_agenda_drops_blank_rows_and_moves_
 
 
 def test_recording_a_second_decision_for_the_same_case_is_refused_in_japanese(
-        client, login, coordinator, start_council_case, meeting_of, session, bodies):
+        client, login, coordinator, start_council_case, meeting_of, session, bodies, hold_meeting):
     case = start_council_case()
     meeting = meeting_of(case)
+    hold_meeting(meeting)
     login(coordinator)
     url = f"/council/{meeting.id}/cases/{case.id}/decision"
     assert client.post(url, data=_decision(bodies)).status_code == 302
@@ -231,9 +234,10 @@ def test_recording_a_second_decision_for_the_same_case_is_refused_in_japanese(
 
 
 def test_an_action_type_outside_the_catalogue_is_reported_beside_its_row(
-        client, login, coordinator, start_council_case, meeting_of, session, bodies):
+        client, login, coordinator, start_council_case, meeting_of, session, bodies, hold_meeting):
     case = start_council_case()
     meeting = meeting_of(case)
+    hold_meeting(meeting)
     login(coordinator)
     response = client.post(f"/council/{meeting.id}/cases/{case.id}/decision",
                            data={**_decision(bodies), "actions-0-action_type_id": "9999"})
@@ -241,3 +245,23 @@ def test_an_action_type_outside_the_catalogue_is_reported_beside_its_row(
     html = response.get_data(as_text=True)
     assert text(element(html, f"c{case.id}-a0-action_type_id-err")) == "選択肢から選んでください。"
     assert _decision_count(session) == 0
+
+
+def test_before_its_meeting_day_the_agenda_offers_no_decision_and_a_posted_one_is_refused_in_japanese(
+        client, login, coordinator, start_council_case, meeting_of, session, bodies, hold_meeting):
+    case = start_council_case()  # tabled on 2026-11-27 for the meeting of 2026-12-03
+    meeting = meeting_of(case)
+    login(coordinator)
+    block = element(client.get(f"/council/{meeting.id}").get_data(as_text=True), f"case-{case.id}")
+    assert "2026-12-03 に開催されます。決定はその日から記録できます。" in text(block)
+    assert 'class="decision-form"' not in block
+    response = client.post(f"/council/{meeting.id}/cases/{case.id}/decision", data=_decision(bodies))
+    assert response.status_code == 422
+    form = element(response.get_data(as_text=True), f"case-{case.id}")
+    assert "2026-12-03 に開催されます。決定はその日から記録できます。" in text(form)
+    assert _decision_count(session) == 0
+    hold_meeting(meeting)  # on the day itself the decision is recorded (after signing in again: days passed)
+    login(coordinator)
+    assert client.post(f"/council/{meeting.id}/cases/{case.id}/decision", data=_decision(bodies)).status_code == 302
+    session.rollback()  # the request committed on another connection
+    assert _decision_count(session) == 1

@@ -32,7 +32,8 @@ def test_the_chosen_body_is_posted_back_as_an_integer():
     assert parse_submission(SCHEMA, MultiDict({"lead_body_id": "7"})) == {"lead_body_id": 7}
 
 
-def _review_task(session, clock, coordinator, case, meeting, bodies):
+def _review_task(session, clock, coordinator, case, meeting, bodies, hold_meeting):
+    hold_meeting(meeting)
     council.record_decision(session, clock, coordinator, meeting.id, case.id, {
         "situation": "状況", "risk": "normal", "plan": "プラン", "lead_body_id": bodies["shakyo"].id,
         "next_review_on": "2027-03-01"})
@@ -41,9 +42,10 @@ def _review_task(session, clock, coordinator, case, meeting, bodies):
 
 
 def test_the_review_task_offers_the_municipalitys_member_bodies_and_the_case_page_names_the_choice(
-        client, login, caseworker, coordinator, start_council_case, meeting_of, session, clock, bodies):
+        client, login, caseworker, coordinator, start_council_case, meeting_of, session, clock, bodies,
+        hold_meeting):
     case = start_council_case()
-    task = _review_task(session, clock, coordinator, case, meeting_of(case), bodies)
+    task = _review_task(session, clock, coordinator, case, meeting_of(case), bodies, hold_meeting)
     login(caseworker)
     html = client.get(f"/tasks/{task.id}").get_data(as_text=True)
     choices = options(element(html, "lead_body_id"))
@@ -60,9 +62,10 @@ def test_the_review_task_offers_the_municipalitys_member_bodies_and_the_case_pag
 
 
 def test_a_missing_choice_is_shown_beside_the_select_and_the_options_stay(
-        client, login, caseworker, coordinator, start_council_case, meeting_of, session, clock, bodies):
+        client, login, caseworker, coordinator, start_council_case, meeting_of, session, clock, bodies,
+        hold_meeting):
     case = start_council_case()
-    task = _review_task(session, clock, coordinator, case, meeting_of(case), bodies)
+    task = _review_task(session, clock, coordinator, case, meeting_of(case), bodies, hold_meeting)
     login(caseworker)
     response = client.post(f"/tasks/{task.id}", data={"lead_body_id": bodies["npo"].id})
     assert response.status_code == 422
