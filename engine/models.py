@@ -92,6 +92,8 @@ class MunicipalityRecord(Base):
     closure_grace_days: Mapped[int] = mapped_column(default=30, server_default="30")
     # Council members read a meeting's tabled papers from the tabling until this many days after it.
     council_window_days: Mapped[int] = mapped_column(default=30, server_default="30")
+    # The role that works a task drawn outside any lane (models made elsewhere often have no lanes).
+    default_role: Mapped[str] = mapped_column(String(32), default="caseworker", server_default="caseworker")
 
 
 class UserRecord(Base):
@@ -206,6 +208,31 @@ class ProcessVersionRecord(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
     deployed_by: Mapped["UserRecord | None"] = relationship(foreign_keys=[deployed_by_id])
+
+
+class ProcessDraftRecord(Base):
+    """A municipality's uploaded, validated package of one process, waiting to be deployed (one per process).
+
+    Its files are exactly what a deploy stores as the next version; `warnings` are the validator's
+    non-blocking findings (a task with no due time) as problem dicts, shown beside the draft.
+    """
+
+    __tablename__ = "process_drafts"
+    __table_args__ = (Index("uq_process_drafts_scope", "municipality_id", "process_id", unique=True),
+                      {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipalities.id"))
+    process_id: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(300))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    files: Mapped[dict[str, str]] = mapped_column(JSON)
+    warnings: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    uploaded_via: Mapped[str] = mapped_column(String(16), default="cli")  # cli, web
+    uploaded_at: Mapped[datetime]
+
+    uploaded_by: Mapped["UserRecord | None"] = relationship(foreign_keys=[uploaded_by_id])
 
 
 class CaseRecord(Base):
