@@ -15,6 +15,7 @@ from ..access import permissions
 from ..access.policy import attending_bodies, meetings_of_councils
 from ..casefile.governance import CouncilMemberRecord, CouncilMunicipalityRecord, council_of
 from ..casefile.records import member_body
+from ..casefile.sharing import COUNCIL, decide, disclose, window_end
 from ..casefile.tables import (
     AgendaAttendeeRecord,
     AgendaItemRecord,
@@ -233,19 +234,16 @@ def council_bodies(session: Session, meeting: CouncilMeetingRecord) -> list[Orga
                                 .order_by(OrganisationRecord.name, OrganisationRecord.id)))
 
 
-def set_attendees(session: Session, clock: Clock, actor: UserRecord | None, meeting_id: int,
+def set_attendees(session: Session, clock: Clock, actor: UserRecord, meeting_id: int,
                   body_ids: Sequence[object], case_id: int | None = None, *,
                   operator: str | None = None) -> list[OrganisationRecord]:
     """Choose the bodies attending a meeting, or, with `case_id`, the deliberation of one tabled case (an
     empty choice for a case leaves it to the meeting's bodies). Council members of these bodies read the
-    papers within the meeting's window. `None` is the operator at the command line (audited `via: cli`)."""
+    papers within the meeting's window, so each body newly reaching a tabled case's papers is a disclosure.
+    `operator` names the operating-system account when the coordinating body's staff member `actor` acts
+    through the command line (audited `via: cli`)."""
     with transaction(session):
-        if actor is None:
-            meeting = session.get(CouncilMeetingRecord, meeting_id) if isinstance(meeting_id, int) else None
-            if meeting is None:
-                raise NotFound("no such meeting", element=str(meeting_id))
-        else:
-            meeting = _coordinated_meeting(session, clock, actor, meeting_id)
+        meeting = _coordinated_meeting(session, clock, actor, meeting_id)
         allowed = {b.id: b for b in council_bodies(session, meeting)}
         chosen: list[OrganisationRecord] = []
         for body_id in body_ids:
@@ -255,24 +253,45 @@ def set_attendees(session: Session, clock: Clock, actor: UserRecord | None, meet
             if body not in chosen:
                 chosen.append(body)
         ids = [b.id for b in chosen]
+        items = list(session.scalars(select(AgendaItemRecord).where(AgendaItemRecord.meeting_id == meeting.id)
+                                     .order_by(AgendaItemRecord.id)))
+        if case_id is not None:
+            items = [i for i in items if i.case_id == case_id]
+            if not items:
+                raise NotFound("the case is not on this meeting's agenda", element=str(case_id))
+        reaching = {item.id: attending_bodies(session, item.id, meeting.id) for item in items}
         if case_id is None:
             before = sorted(session.scalars(select(MeetingBodyRecord.organisation_id).where(
                 MeetingBodyRecord.meeting_id == meeting.id)))
             session.execute(delete(MeetingBodyRecord).where(MeetingBodyRecord.meeting_id == meeting.id))
             session.add_all(MeetingBodyRecord(meeting_id=meeting.id, organisation_id=i) for i in ids)
         else:
-            item = session.scalar(select(AgendaItemRecord).where(AgendaItemRecord.meeting_id == meeting.id,
-                                                                 AgendaItemRecord.case_id == case_id))
-            if item is None:
-                raise NotFound("the case is not on this meeting's agenda", element=str(case_id))
-            before = sorted(attending_bodies(session, item.id, meeting.id))
-            session.execute(delete(AgendaAttendeeRecord).where(AgendaAttendeeRecord.agenda_item_id == item.id))
-            session.add_all(AgendaAttendeeRecord(agenda_item_id=item.id, organisation_id=i) for i in ids)
-        via = {"via": "cli", "operator": operator} if actor is None else {"via": "web"}
+            before = sorted(reaching[items[0].id])
+            session.execute(delete(AgendaAttendeeRecord).where(AgendaAttendeeRecord.agenda_item_id == items[0].id))
+            session.add_all(AgendaAttendeeRecord(agenda_item_id=items[0].id, organisation_id=i) for i in ids)
+        session.flush()
+        for item in items:
+            for body_id in sorted(attending_bodies(session, item.id, meeting.id) - reaching[item.id]):
+                _disclose_papers(session, clock, actor, item, meeting, allowed[body_id])
+        via: dict[str, Any] = {"via": "cli", "operator": operator} if operator is not None else {"via": "web"}
         audit.record(session, clock, actor, "council.attendees_set", case_id=case_id, meeting=meeting.id,
                      municipality=meeting.municipality_id, before=before, bodies=sorted(ids),
                      names=[b.name for b in chosen], **via)
     return chosen
+
+
+def _disclose_papers(session: Session, clock: Clock, actor: UserRecord, item: AgendaItemRecord,
+                     meeting: CouncilMeetingRecord, body: OrganisationRecord) -> None:
+    """Log that a body attending a case's deliberation receives its tabled papers, on the basis `decide`
+    finds (a consent naming the body for the council, else the council's exchange under Art. 16); nothing
+    reaches a body once the meeting's window has closed."""
+    case = session.get_one(CaseRecord, item.case_id)
+    if clock() > window_end(session, case, meeting):
+        return
+    basis = decide(session, case, body.id, COUNCIL, clock(), field="organisation_ids", element="attendees",
+                   body_name=body.name)
+    disclose(session, clock, actor, case.id, body.name, basis,
+             reason=f"{meeting.title}（{meeting.held_on.isoformat()}）の出席機関として検討資料を提供")
 
 
 def window_days(session: Session, meeting: CouncilMeetingRecord) -> int:

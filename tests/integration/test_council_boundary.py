@@ -57,6 +57,29 @@ def test_bodies_chosen_for_one_case_replace_the_meetings_bodies_for_that_case_on
     assert row.case_id == case.id and row.detail["bodies"] == [bodies["houkatsu"].id]
 
 
+def test_each_body_newly_reaching_a_tabled_cases_papers_is_one_disclosure_in_the_deciders_name(
+        story, session, clock, bodies):
+    first, second = story.start(), story.start("佐藤さんの相談")
+    story.to_council(first)
+    story.to_council(second)  # both on the meeting of 2026-12-03; the consent names 社協 and the NPO only
+    meeting_id = story.latest_agenda_item(first).meeting_id
+    coordinator = session.get(UserRecord, story.cast.coordinator.id)
+
+    def shared(case):
+        return sorted((d.recipient, d.basis, d.purpose) for d in story.disclosures(case)
+                      if d.recipient in (bodies["houkatsu"].name, bodies["minsei"].name))
+
+    council.set_attendees(session, clock, coordinator, meeting_id, [bodies["houkatsu"].id])
+    assert shared(first) == shared(second) == [(bodies["houkatsu"].name, "council", "council")]
+    council.set_attendees(session, clock, coordinator, meeting_id, [bodies["houkatsu"].id, bodies["minsei"].id])
+    assert shared(first) == sorted([(bodies["minsei"].name, "council", "council"),
+                                    (bodies["houkatsu"].name, "council", "council")])
+    council.set_attendees(session, clock, coordinator, meeting_id, [bodies["minsei"].id], second.id)
+    assert len(shared(second)) == 2  # the minsei already had the papers: choosing it alone shares nothing new
+    assert all(d.recorded_by_id == coordinator.id for d in story.disclosures(first) if d.purpose == "council"
+               and d.recipient == bodies["minsei"].name)
+
+
 def test_a_body_outside_the_council_cannot_be_chosen_to_attend(story, session, clock, municipality):
     case = story.start()
     story.to_council(case)
@@ -118,13 +141,29 @@ def test_the_command_line_chooses_who_attends_and_is_audited(story, session, clo
     meeting_id = story.latest_agenda_item(case).meeting_id
 
     result = CliRunner().invoke(main, ["meeting", "attendees", str(meeting_id), "--case", str(case.id),
-                                       "--body", str(bodies["minsei"].id)], env={"TSUNAGU_DATABASE_URL": database_url})
+                                       "--body", str(bodies["minsei"].id), "--by", story.cast.coordinator.username],
+                                 env={"TSUNAGU_DATABASE_URL": database_url})
 
     assert result.exit_code == 0, result.output
     assert bodies["minsei"].name in result.output
     session.expire_all()
     row = session.scalar(select(AuditRecord).where(AuditRecord.action == "council.attendees_set"))
     assert row.detail["via"] == "cli" and row.detail["bodies"] == [bodies["minsei"].id]
+    assert row.actor_id == story.cast.coordinator.id
+    shared = [(d.recipient, d.basis, d.recorded_by_id) for d in story.disclosures(case)
+              if d.recipient == bodies["minsei"].name]
+    assert shared == [(bodies["minsei"].name, "council", story.cast.coordinator.id)]
+
+
+def test_the_command_line_refuses_a_decider_outside_the_coordinating_body(story, bodies, database_url):
+    case = story.start()
+    story.to_council(case)
+    meeting_id = story.latest_agenda_item(case).meeting_id
+    result = CliRunner().invoke(main, ["meeting", "attendees", str(meeting_id), "--body", str(bodies["minsei"].id),
+                                       "--by", story.cast.caseworker.username],
+                                env={"TSUNAGU_DATABASE_URL": database_url})
+    assert result.exit_code == 1
+    assert bodies["minsei"].name not in [d.recipient for d in story.disclosures(case)]
 
 
 def test_the_case_list_names_tabled_cases_only_to_the_coordinating_body_and_team_cases_to_their_supervisor(

@@ -197,7 +197,7 @@ def hold_meeting(clock):
 
 
 @pytest.fixture
-def start_council_case(session, clock, caseworker, council_version, bodies, action_types):
+def start_council_case(session, clock, caseworker, coordinator, council_version, bodies, action_types):
     """Open a case on the fixture process and run it up to the named step (engine calls only)."""
 
     def start(title="山田さん", until="tabled", person="山田 花子", assessment=None, consent=None,
@@ -211,7 +211,7 @@ def start_council_case(session, clock, caseworker, council_version, bodies, acti
             complete_next(session, clock, caseworker, case, data)
             if name == "tabled":  # both member bodies attend the meeting: their actions rest on Art. 16
                 meeting = session.scalar(select(AgendaItemRecord.meeting_id).where(AgendaItemRecord.case_id == case.id))
-                council.set_attendees(session, clock, None, meeting, [bodies["shakyo"].id, bodies["npo"].id])
+                council.set_attendees(session, clock, coordinator, meeting, [bodies["shakyo"].id, bodies["npo"].id])
             if name == until:
                 break
         return case

@@ -127,7 +127,7 @@ def test_printing_the_agenda_logs_a_council_disclosure_for_each_case_to_the_atte
     first = start_council_case("山田さん", basis="council_art16")
     second = start_council_case("佐藤さん", person="佐藤 一郎", basis="council_art16")
     meeting = meeting_of(first)
-    council.set_attendees(session, clock, None, meeting.id, [bodies["npo"].id])  # only the NPO attends
+    council.set_attendees(session, clock, coordinator, meeting.id, [bodies["npo"].id])  # only the NPO attends
     login(coordinator)
     assert f"/council/meetings/{meeting.id}/print" in element(
         client.get(f"/council/{meeting.id}").get_data(as_text=True), "print-agenda-link")
