@@ -127,7 +127,7 @@ def _render_case(case_id: int, *, action_form: dict | None = None, withdraw_erro
     episodes = {c.id: c.episode for c in case_file.episodes}
     zone = settings().time_zone
     return render_template(
-        "case.html", file=case_file, submissions=_submissions(case_file, files, bodies),
+        "case.html", file=case_file, submissions=shown_submissions(case_file, files, bodies),
         can_retry=permissions.is_operator(g.user),
         can_change=can_change,
         can_reopen=case.status == CaseStatus.COMPLETED and permissions.can_start_case(g.user)
@@ -141,12 +141,12 @@ def _render_case(case_id: int, *, action_form: dict | None = None, withdraw_erro
                                     lambda moment: local(moment, zone).strftime("%Y-%m-%d"),
                                     proxy_note=_("(answered by a supporter)")),
         purposes=choice_titles(files, "purposes"),
-        recipients={c.id: _recipients(c, bodies) for c in case_file.consents},
+        recipients={c.id: consent_recipients(c, bodies) for c in case_file.consents},
         meetings={item.decision_id: item.meeting for item in case_file.agenda if item.decision_id},
     )
 
 
-def _recipients(consent, bodies) -> str:
+def consent_recipients(consent, bodies) -> str:
     """The bodies a consent names (chosen member bodies, then any written in), for the ledger."""
     names = {b.id: b.name for b in bodies}
     chosen = [names.get(body_id, str(body_id)) for body_id in (consent.recipient_body_ids or [])]
@@ -168,7 +168,7 @@ def _action_fields(kinds, bodies, form: dict) -> list[Field]:
             for name, title, widget, required, options, help_text in specs]
 
 
-def _submissions(case_file, files: dict, bodies) -> list:
+def shown_submissions(case_file, files: dict, bodies) -> list:
     """Each submitted form as (submission, form title, [(label, value)]), in the form's field order."""
     body_names = [(b.id, b.name) for b in bodies]
     hidden = _("(special-care information: not shown for your role)")

@@ -6,7 +6,7 @@ from flask import Blueprint, g, render_template
 
 from tsunagu.engine.commands import prints, queries
 
-from .cases import _recipients, _submissions
+from .cases import consent_recipients, shown_submissions
 from .context import clock, login_required
 from .extensions import db
 from .formschema import choice_titles
@@ -20,9 +20,9 @@ def case_file(case_id: int):
     case_file = prints.print_case(db.session, clock(), g.user, case_id)
     files = case_file.case.process_version.files
     bodies = queries.member_bodies(db.session, case_file.case.municipality_id)
-    return render_template("case_print.html", file=case_file, submissions=_submissions(case_file, files, bodies),
+    return render_template("case_print.html", file=case_file, submissions=shown_submissions(case_file, files, bodies),
                            purposes=choice_titles(files, "purposes"),
-                           recipients={c.id: _recipients(c, bodies) for c in case_file.consents},
+                           recipients={c.id: consent_recipients(c, bodies) for c in case_file.consents},
                            meetings={item.decision_id: item.meeting for item in case_file.agenda if item.decision_id})
 
 
