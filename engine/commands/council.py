@@ -290,8 +290,9 @@ def _disclose_papers(session: Session, clock: Clock, actor: UserRecord, item: Ag
         return
     basis = decide(session, case, body.id, COUNCIL, clock(), field="organisation_ids", element="attendees",
                    body_name=body.name)
-    disclose(session, clock, actor, case.id, body.name, basis,
-             reason=f"{meeting.title}（{meeting.held_on.isoformat()}）の出席機関として検討資料を提供")
+    held_on = meeting.held_on.isoformat()
+    label = meeting.title if held_on in meeting.title else f"{meeting.title}（{held_on}）"
+    disclose(session, clock, actor, case.id, body.name, basis, reason=f"{label} の出席機関として検討資料を提供")
 
 
 def window_days(session: Session, meeting: CouncilMeetingRecord) -> int:

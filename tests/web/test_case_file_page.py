@@ -134,7 +134,10 @@ def test_the_disclosure_log_and_council_section_show_the_basis_in_japanese(
     login(caseworker)
     html = _page(client, case)
     log = [text(r) for r in element(html, "disclosure-list").split("<tr>")[2:]]
+    attending = "協議会 個別ケース検討会議 2026-12-03 の出席機関として検討資料を提供"  # both bodies attend it
     assert log == ["2026-11-27 09:00 個別ケース検討会議 2026-12-03 本人同意 —",
+                   f"2026-11-27 09:00 市社会福祉協議会 {attending}",
+                   f"2026-11-27 09:00 NPO法人 つながる居場所 {attending}",
                    "2026-11-27 09:00 保健センター 生命・身体の保護 希死念慮の訴えがあり同意を得る時間がなかった"]
     agenda = text(element(html, "agenda-items"))
     assert "2026-12-03 個別ケース検討会議 2026-12-03 本人同意 決定待ち" in agenda
