@@ -4,9 +4,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
@@ -23,6 +25,7 @@ from ..models import (
     CaseRecord,
     CaseStatus,
     FormSubmissionRecord,
+    MunicipalityRecord,
     ProcessVersionRecord,
     TaskRecord,
     TaskStatus,
@@ -30,18 +33,25 @@ from ..models import (
 )
 from ..ops.notifications import announce_assignment, announce_new_task
 from ..ops.tables import IncidentRecord
+from ..roles import ROLE_CODES
 from ..runtime.forms import validate_form, with_defaults
+from ..runtime.roles_map import RoleMap, read_role_map, task_role
 from ..runtime.timers import engine_time, next_timer_at
 from ..runtime.workflow import (
     StepFailed,
+    UserTaskView,
+    catch_message,
     complete_user_task,
     dump_state,
     load_state,
     new_workflow,
     parse_duration,
+    raise_signal,
     ready_user_tasks,
     retry_failed_tasks,
-    run_engine_steps,
+    sent_messages,
+    start_workflow,
+    waits_for_message,
 )
 from .drafts import discard_drafts
 from .versions import not_deployed
@@ -55,6 +65,7 @@ CANDIDATE_BODY_PROPERTY = "candidateBody"
 # A permission check a command asks before it loads a case: raises unless the user may act on it now.
 Requirement = Callable[[UserRecord, CaseRecord, datetime], None]
 
+NO_FORM: dict[str, Any] = {"type": "object"}
 CONCERN_FORM = "concern-schema.json"  # the process folder's form for a lay referrer's concern
 
 
@@ -77,7 +88,7 @@ def start_case(session: Session, clock: Clock, actor: UserRecord, version: Proce
             if concern is not None:
                 concern = _valid_concern(version, concern)
             workflow = new_workflow(version.spec)
-            failure = run_step(clock, workflow, lambda: run_engine_steps(workflow))
+            failure = run_step(clock, workflow, lambda: start_workflow(workflow))
         now = clock()
         case = CaseRecord(municipality_id=actor.municipality_id, process_version_id=version.id,
                           title=title.strip() or version.name, status=CaseStatus.RUNNING, workflow_state="",
@@ -103,17 +114,11 @@ def complete_task(session: Session, clock: Clock, actor: UserRecord, task_id: in
     """Validate the form, complete the task and run the process on; a conflict changes nothing."""
     with transaction(session):
         with session.no_autoflush:  # load and run: nothing is written (or locked) while the scripts run
-            task = _open_task(session, task_id, actor, clock())
-            permissions.require_task_work(actor, task, clock())
-            if task.assignee_id not in (None, actor.id):
-                raise Conflict(f"task '{task.element_id}' is claimed by someone else", element=task.element_id)
+            task = _workable_task(session, clock, actor, task_id)
             case = task.case
-            if case.status == CaseStatus.ERROR:
-                raise InvalidState("the case is stopped on an error; an operator must retry it first",
-                                   element=case.error_element)
             version = case.process_version
-            # A task without a form (a manual task) is completed with no data.
-            schema = json.loads(version.files[task.form_file]) if task.form_file else {"type": "object"}
+            # A task without a form (a manual task, a user task with only instructions): its page posts nothing.
+            schema = json.loads(version.files[task.form_file]) if task.form_file else NO_FORM
             data = with_defaults(schema, data)
             validate_form(schema, data, element=task.element_id, now=clock())
             workflow = load_state(version.spec, case.workflow_state)
@@ -128,12 +133,42 @@ def complete_task(session: Session, clock: Clock, actor: UserRecord, task_id: in
             task.status, task.completed_at, task.completed_by_id = TaskStatus.COMPLETED, now, actor.id
             task.assignee_id = actor.id
             join_staff(session, case.id, actor, now)
-            session.add(FormSubmissionRecord(case_id=case.id, task_id=task.id, form_id=task.form_file,
-                                             form_version=version.content_hash, data=data,
-                                             submitted_by_id=actor.id, submitted_at=now))
+            if task.form_file:  # a task without a form leaves no submission: its audit row says it was done
+                session.add(FormSubmissionRecord(case_id=case.id, task_id=task.id, form_id=task.form_file,
+                                                 form_version=version.content_hash, data=data,
+                                                 submitted_by_id=actor.id, submitted_at=now))
             discard_drafts(session, task.id)  # the answers are stored now: nobody's unsent input is kept
             audit.record(session, clock, actor, "task.completed", case_id=case.id, task_id=task.id,
                          element=task.element_id, name=task.name)
+        record_step(session, clock, actor, case, workflow, failure)
+    return case
+
+
+def _workable_task(session: Session, clock: Clock, actor: UserRecord, task_id: int) -> TaskRecord:
+    """An open task the actor may work now, not claimed by someone else, of a case not stopped on an error."""
+    task = _open_task(session, task_id, actor, clock())
+    permissions.require_task_work(actor, task, clock())
+    if task.assignee_id not in (None, actor.id):
+        raise Conflict(f"task '{task.element_id}' is claimed by someone else", element=task.element_id)
+    if task.case.status == CaseStatus.ERROR:
+        raise InvalidState("the case is stopped on an error; an operator must retry it first",
+                           element=task.case.error_element)
+    return task
+
+
+def raise_task_signal(session: Session, clock: Clock, actor: UserRecord, task_id: int, signal: str) -> CaseRecord:
+    """Raise a signal offered on a task (its signal boundary event): the case follows the boundary path."""
+    with transaction(session):
+        with session.no_autoflush:  # load and run: nothing is written (or locked) while the scripts run
+            task = _workable_task(session, clock, actor, task_id)
+            case = task.case
+            workflow = load_state(case.process_version.spec, case.workflow_state)
+            _task_properties(workflow, task)  # Conflict if the task no longer waits
+            failure = run_step(clock, workflow, lambda: raise_signal(workflow, task.spiff_task_id, signal))
+            _lock_case(session, case)
+            join_staff(session, case.id, actor, clock())
+            audit.record(session, clock, actor, "task.signal_raised", case_id=case.id, task_id=task.id,
+                         element=task.element_id, name=task.name, signal=signal)
         record_step(session, clock, actor, case, workflow, failure)
     return case
 
@@ -253,8 +288,13 @@ def run_step(clock: Clock, workflow: BpmnWorkflow, step: Callable[[], object]) -
 
 
 def record_step(session: Session, clock: Clock, actor: UserRecord | None, case: CaseRecord, workflow: BpmnWorkflow,
-                failure: StepFailed | None) -> None:
-    """Project a step's outcome onto the case and task rows: its error state, or where the process now waits."""
+                failure: StepFailed | None, *, hops: int = 0) -> None:
+    """Project a step's outcome onto the case and task rows: its error state, or where the process now waits.
+
+    Messages the step sent that its own case did not catch go on to the municipality's cases waiting
+    for them under the same correlation, in this transaction.
+    """
+    outbox = sent_messages(workflow)  # taken before saving: a sent message is never stored as pending
     if failure is not None:
         case.status = CaseStatus.ERROR
         case.error_element = failure.element
@@ -275,6 +315,39 @@ def record_step(session: Session, clock: Clock, actor: UserRecord | None, case: 
     case.next_timer_at = None if case.status == CaseStatus.ERROR else next_timer_at(workflow)
     _touch(case, clock)
     _sync_tasks(session, clock, case, workflow)
+    if failure is None:
+        _deliver_to_other_cases(session, clock, actor, case, outbox, hops)
+
+
+MAX_MESSAGE_HOPS = 10  # cases answering each other's messages stop here rather than loop for ever
+
+
+def _deliver_to_other_cases(session: Session, clock: Clock, actor: UserRecord | None, sender: CaseRecord,
+                            outbox: list[BpmnEvent], hops: int) -> None:
+    """Hand each correlated message to the other running cases of the municipality that wait for it."""
+    if hops >= MAX_MESSAGE_HOPS:
+        return
+    for event in outbox:
+        name = str(event.event_definition.name)
+        for other in _cases_that_may_wait(session, sender, name):
+            other_workflow = load_state(other.process_version.spec, other.workflow_state)
+            if not waits_for_message(other_workflow, event):
+                continue
+            _lock_case(session, other)
+            failure = run_step(clock, other_workflow, partial(catch_message, other_workflow, event))
+            audit.record(session, clock, actor, "case.message_received", case_id=other.id, message=name,
+                         sender=sender.id)
+            record_step(session, clock, actor, other, other_workflow, failure, hops=hops + 1)
+
+
+def _cases_that_may_wait(session: Session, sender: CaseRecord, name: str) -> list[CaseRecord]:
+    # Only versions whose specs name the message can wait for it; the workflow decides the rest.
+    return list(session.scalars(
+        select(CaseRecord).join(ProcessVersionRecord, CaseRecord.process_version_id == ProcessVersionRecord.id)
+        .where(CaseRecord.municipality_id == sender.municipality_id, CaseRecord.id != sender.id,
+               CaseRecord.status.in_((CaseStatus.RUNNING, CaseStatus.WAITING)),
+               ProcessVersionRecord.spec.contains(json.dumps(name), autoescape=True))
+        .order_by(CaseRecord.id)))
 
 
 def status_of(workflow: BpmnWorkflow) -> CaseStatus:
@@ -298,6 +371,7 @@ def _sync_tasks(session: Session, clock: Clock, case: CaseRecord, workflow: Bpmn
             row.status, row.completed_at = TaskStatus.CANCELLED, now
             discard_drafts(session, row.id)
     known = {row.spiff_task_id for row in open_rows}
+    roles = _role_map(case.process_version) if len(ready) > len(known) else RoleMap()
     for view in ready.values():
         if view.spiff_id in known:
             continue
@@ -305,7 +379,7 @@ def _sync_tasks(session: Session, clock: Clock, case: CaseRecord, workflow: Bpmn
         body_variable = props.get(CANDIDATE_BODY_PROPERTY)
         row = TaskRecord(
             case_id=case.id, municipality_id=case.municipality_id, spiff_task_id=view.spiff_id,
-            element_id=view.element_id, name=view.name, role=view.lane,
+            element_id=view.element_id, name=view.name, role=resolve_role(session, case, roles, view),
             candidate_body_id=view.data.get(body_variable) if body_variable else None,
             subject_id=view.data.get("action_id"),
             form_file=props.get("formJsonSchemaFilename"), ui_file=props.get("formUiSchemaFilename"),
@@ -316,6 +390,32 @@ def _sync_tasks(session: Session, clock: Clock, case: CaseRecord, workflow: Bpmn
         session.add(row)
         session.flush()
         announce_new_task(session, clock, row, props)
+
+
+def resolve_role(session: Session, case: CaseRecord, roles: RoleMap, view: UserTaskView) -> str:
+    """The role that works a new human task: the version's lane mapping for its lane, the lane itself
+    if it names a role, a Camunda candidate group that names one, else the municipality's default role."""
+    role = task_role(roles, view.element_id, view.lane)
+    if role is None:
+        role = next((group for group in view.candidate_groups if group in ROLE_CODES), None)
+    if role is None:
+        municipality = session.get(MunicipalityRecord, case.municipality_id)
+        role = municipality.default_role if municipality is not None else None
+    return role if role in ROLE_CODES else DEFAULT_ROLE
+
+
+DEFAULT_ROLE = "caseworker"
+_ROLE_MAPS: dict[str, RoleMap] = {}
+
+
+def _role_map(version: ProcessVersionRecord) -> RoleMap:
+    # A version's files never change: read its lane mapping and candidate groups once per version.
+    found = _ROLE_MAPS.get(version.content_hash)
+    if found is None:
+        if len(_ROLE_MAPS) > 256:
+            _ROLE_MAPS.clear()
+        found = _ROLE_MAPS[version.content_hash] = read_role_map(version.files)
+    return found
 
 
 def _open_task(session: Session, task_id: int, actor: UserRecord | None = None,

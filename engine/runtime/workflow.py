@@ -6,6 +6,8 @@ joined back on load, so a thousand cases on one version do not carry a thousand 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -14,7 +16,12 @@ from uuid import UUID
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition as BaseMessageDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+from SpiffWorkflow.bpmn.specs.mixins.service_task import ServiceTask
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException, WorkflowException
@@ -105,24 +112,35 @@ class UserTaskView:
     lane: str | None
     properties: dict[str, str]
     data: dict[str, Any]
+    candidate_groups: tuple[str, ...] = ()
 
 
 def ready_user_tasks(workflow: BpmnWorkflow) -> list[UserTaskView]:
-    """Every user task waiting for a person, in the main process and its sub-processes."""
+    """Every task waiting for a person (user, manual or plain task), in the main process and its sub-processes."""
     views = []
     for task in workflow.get_tasks(state=TaskState.READY, manual=True):
         spec = task.task_spec
+        extensions = getattr(spec, "extensions", None) or {}
         views.append(
             UserTaskView(
                 spiff_id=str(task.id),
-                element_id=spec.bpmn_id,
-                name=spec.bpmn_name or spec.bpmn_id,
-                lane=spec.lane,
-                properties=dict(spec.extensions.get("properties", {})),
+                element_id=spec.bpmn_id or spec.name,
+                name=spec.bpmn_name or spec.bpmn_id or spec.name,
+                lane=getattr(spec, "lane", None),
+                properties=dict(extensions.get("properties", {})),
                 data=task.data,
+                candidate_groups=_candidate_groups(spec, extensions),
             )
         )
     return views
+
+
+def _candidate_groups(spec: Any, extensions: dict[str, Any]) -> tuple[str, ...]:
+    # The Camunda dialect names groups on the task (camunda:candidateGroups="a, b"); keep them in order.
+    raw = extensions.get("candidateGroups") or getattr(spec, "candidate_groups", None) or ""
+    if isinstance(raw, (list, tuple)):
+        raw = ",".join(str(g) for g in raw)
+    return tuple(g.strip() for g in str(raw).split(",") if g.strip())
 
 
 class NotWaiting(TsunaguError):
@@ -137,32 +155,76 @@ class StepFailed(TsunaguError):
     code = "workflow_error"
 
 
+class ServiceTaskUnsupported(StepFailed):
+    """A service task reached the runtime: no operator is registered to call an outside system."""
+
+    code = "service_task_unsupported"
+
+
+class SignalNotOffered(TsunaguError):
+    """A person raised a signal that is not attached to the task, or the task no longer waits."""
+
+    code = "signal_not_offered"
+
+
 MAX_ENGINE_ROUNDS = 100
 
 
 def run_engine_steps(workflow: BpmnWorkflow) -> None:
     """Advance every automatic task until people or timers must act; raise `StepFailed` on error."""
-    try:
-        workflow.do_engine_steps()
-        # do_engine_steps ends with refresh_timers(): a timer already due turns READY there but is not
-        # run, and a READY timer is no waiting event, so nothing would ever wake the case for it.
-        rounds = 0
-        while workflow.get_tasks(state=TaskState.READY, manual=False) and rounds < MAX_ENGINE_ROUNDS:
-            workflow.do_engine_steps()
-            rounds += 1
-    except SpiffWorkflowException as exc:
-        raise _step_failed(exc) from exc
+    running: list[Task] = []
+    with _guarded(running):
+        _engine_steps(workflow, running)
+
+
+def _engine_steps(workflow: BpmnWorkflow, running: list[Task]) -> None:
+    def starting(task: Task) -> None:
+        running[:] = [task]
+        if isinstance(task.task_spec, ServiceTask):
+            # Nothing may call an outside system: the validator refuses these, so one here is a stray.
+            raise ServiceTaskUnsupported(
+                f"service_task_unsupported: service task '{task.task_spec.bpmn_id}' cannot run; "
+                "no operator is registered for it", element=task.task_spec.bpmn_id)
+
+    workflow.do_engine_steps(will_complete_task=starting)
+    # do_engine_steps ends with refresh_timers(): a timer already due turns READY there but is not
+    # run, and a READY timer is no waiting event, so nothing would ever wake the case for it.
+    rounds = 0
+    while workflow.get_tasks(state=TaskState.READY, manual=False) and rounds < MAX_ENGINE_ROUNDS:
+        workflow.do_engine_steps(will_complete_task=starting)
+        rounds += 1
+    running.clear()
+
+
+def start_workflow(workflow: BpmnWorkflow) -> None:
+    """Run a new workflow to its first wait; a process that only starts on a message starts now.
+
+    A case is opened by a person, who is the message: a process whose start events are all
+    message start events (SpiffArena's way to carry a start form) would otherwise wait forever.
+    """
+    run_engine_steps(workflow)
+    waiting = [t for t in workflow.get_tasks(state=TaskState.WAITING)
+               if t.workflow is workflow and isinstance(t.task_spec, StartEvent)
+               and isinstance(t.task_spec.event_definition, BaseMessageDefinition)]
+    started = [t for t in workflow.get_tasks(state=TaskState.COMPLETED)
+               if t.workflow is workflow and isinstance(t.task_spec, StartEvent)]
+    if waiting and not started:
+        task = waiting[0]
+        running = [task]
+        with _guarded(running):
+            task.task_spec.catch(task, BpmnEvent(task.task_spec.event_definition, payload={}))
+            task.task_spec._update(task)
+            _engine_steps(workflow, running)
 
 
 def complete_user_task(workflow: BpmnWorkflow, spiff_id: str, data: dict[str, Any]) -> None:
     """Merge submitted data into a ready user task, complete it, and run what follows."""
     task = _ready_task(workflow, spiff_id)
-    task.set_data(**data)
-    try:
+    running = [task]
+    with _guarded(running):
+        task.set_data(**data)
         task.run()
-    except SpiffWorkflowException as exc:
-        raise _step_failed(exc) from exc
-    run_engine_steps(workflow)
+        _engine_steps(workflow, running)
 
 
 def deliver_message(workflow: BpmnWorkflow, name: str, payload: dict[str, Any]) -> None:
@@ -173,16 +235,93 @@ def deliver_message(workflow: BpmnWorkflow, name: str, payload: dict[str, Any]) 
         if "not waiting" in str(exc):
             raise NotWaiting(f"the case is not waiting for the message '{name}'", element=name) from exc
         raise _step_failed(exc) from exc
+    except Exception as exc:  # noqa: BLE001 - whatever a foreign model raises stops the case, not the request
+        raise _step_failed(exc) from exc
     run_engine_steps(workflow)
+
+
+def sent_messages(workflow: BpmnWorkflow) -> list[BpmnEvent]:
+    """Take the messages the last steps threw that no event of this workflow caught (for other cases)."""
+    return [e for e in workflow.get_events() if isinstance(e.event_definition, BaseMessageDefinition)]
+
+
+def waits_for_message(workflow: BpmnWorkflow, event: BpmnEvent) -> bool:
+    """Whether another case's workflow waits for this message under the same correlation.
+
+    Only a correlated message crosses cases: with no correlation keys it belongs to its own case.
+    """
+    if not event.correlations:
+        return False
+    if any(workflow.correlations.get(key) != value for key, value in event.correlations.items()):
+        return False
+    return any(isinstance(t.task_spec, CatchingEvent) and t.task_spec.event_definition == event.event_definition
+               for t in workflow.event_manager.tasks.values())
+
+
+def catch_message(workflow: BpmnWorkflow, event: BpmnEvent) -> None:
+    """Let a waiting workflow catch a message another case sent, and run what follows."""
+    running: list[Task] = []
+    with _guarded(running):
+        workflow.send_event(BpmnEvent(event.event_definition, payload=event.payload,
+                                      correlations=event.correlations))
+        _engine_steps(workflow, running)
+
+
+def offered_signals(workflow: BpmnWorkflow, spiff_id: str) -> list[str]:
+    """The names of the signal boundary events attached to a ready human task, which a person may raise."""
+    try:
+        task = _ready_task(workflow, spiff_id)
+    except KeyError:
+        return []
+    parent = task.parent
+    if parent is None:
+        return []
+    names = []
+    for sibling in parent.children:
+        definition = getattr(sibling.task_spec, "event_definition", None)
+        if sibling is not task and sibling.state == TaskState.WAITING and isinstance(definition, SignalEventDefinition):
+            names.append(str(definition.name))
+    return names
+
+
+@dataclass(frozen=True)
+class HumanTaskDetails:
+    """What a task page shows beyond the task row: the task's data and the signals one may raise on it."""
+
+    data: dict[str, Any]
+    signals: list[str]
+
+
+def human_task_details(spec_json: str, state: str, spiff_id: str) -> HumanTaskDetails:
+    """Read a ready human task of a saved workflow; an unknown or finished task has no data and no signals."""
+    workflow = load_state(spec_json, state)
+    try:
+        task = _ready_task(workflow, spiff_id)
+    except (KeyError, ValueError):
+        return HumanTaskDetails({}, [])
+    return HumanTaskDetails(dict(task.data), offered_signals(workflow, spiff_id))
+
+
+def raise_signal(workflow: BpmnWorkflow, spiff_id: str, name: str) -> None:
+    """Raise a signal offered on a ready human task (its boundary event) and run the boundary path."""
+    task = _ready_task(workflow, spiff_id)
+    if name not in offered_signals(workflow, spiff_id):
+        raise SignalNotOffered(f"the signal '{name}' is not offered on this task", element=task.task_spec.bpmn_id)
+    boundary = next(t for t in task.parent.children  # offered_signals checked the parent
+                    if isinstance(getattr(t.task_spec, "event_definition", None), SignalEventDefinition)
+                    and t.task_spec.event_definition.name == name and t.state == TaskState.WAITING)
+    running = [boundary]
+    with _guarded(running):
+        workflow.catch(BpmnEvent(boundary.task_spec.event_definition, payload={}))
+        _engine_steps(workflow, running)
 
 
 def fire_timers(workflow: BpmnWorkflow) -> None:
     """Let every timer whose moment has passed (on the engine clock) fire, and run what follows."""
-    try:
+    running: list[Task] = []
+    with _guarded(running):
         workflow.refresh_timers()
-    except SpiffWorkflowException as exc:
-        raise _step_failed(exc) from exc
-    run_engine_steps(workflow)
+        _engine_steps(workflow, running)
 
 
 def retry_failed_tasks(workflow: BpmnWorkflow) -> list[str]:
@@ -212,10 +351,36 @@ def _ready_task(workflow: BpmnWorkflow, spiff_id: str) -> Task:
     return task
 
 
-def _step_failed(exc: SpiffWorkflowException) -> StepFailed:
+@contextmanager
+def _guarded(running: list[Task]) -> Iterator[None]:
+    """Turn anything raised while the engine runs into `StepFailed` naming the element that ran.
+
+    Not only SpiffWorkflow's own exceptions: a model made elsewhere can make SpiffWorkflow itself
+    raise a KeyError or TypeError, and that must stop the case, never the request.
+    """
+    try:
+        yield
+    except StepFailed:
+        raise
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        raise _step_failed(exc, running[0] if running else None) from exc
+
+
+def _step_failed(exc: BaseException, running: Task | None = None) -> StepFailed:
     element = None
     line = getattr(exc, "line_number", None)
-    task = getattr(exc, "task", None)
+    task = getattr(exc, "task", None) or running
+    if not isinstance(exc, SpiffWorkflowException):
+        # A bare Python error names only its type and value; say which element was running.
+        detail = str(exc)
+        message = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+        limit = _sandbox_limit(exc)
+        if limit is not None:
+            message = f"{limit.code}: {limit}"
+        spec = task.task_spec if task is not None else None
+        element = (spec.bpmn_id or spec.name) if spec is not None else None
+        return StepFailed(message, element=element, line=getattr(limit, "line", None) if limit else None,
+                          limit=limit.code if limit else None)
     if task is not None:
         element = task.task_spec.bpmn_id or task.task_spec.name
     try:

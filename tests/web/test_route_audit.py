@@ -16,6 +16,7 @@ ID_ARGUMENTS = {"case_id", "task_id", "consent_id", "meeting_id"}
 # same transaction as the change. Only POST routes may be listed; pages that read are always tried.
 AUDITED_BY_COMMAND = {
     "council.set_attendees": "council.set_attendees -> council.attendees_set",
+    "tasks.raise_signal": "cases.raise_task_signal -> task.signal_raised",
     "cases.retry": "cases.retry_case -> case.retried",
     "cases.add_action": "events.add_support_action -> action.added",
     "cases.withdraw_consent": "events.withdraw_consent -> consent.withdrawn",
