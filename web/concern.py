@@ -33,13 +33,13 @@ def submit():
     schema, ui_schema = _forms(version)
     if request.method == "GET":
         return render_template("concern.html", schema=schema, fields=build_fields(schema, ui_schema))
-    data = parse_submission(schema, request.form)
+    data = parse_submission(schema, request.form, ui_schema)
     try:
         case = cases.start_case(db.session, clock(), g.user, version, _("Referral from a supporter"), concern=data)
     except FormInvalid as invalid:
         errors: dict[str, list[str]] = {}
         for error in invalid.errors:
-            errors.setdefault(error.field.split(".")[0], []).append(field_message(error))
+            errors.setdefault(error.field, []).append(field_message(error))
         flash(_("The form has errors. Please check the highlighted fields."), "error")
         return render_template("concern.html", schema=schema,
                                fields=build_fields(schema, ui_schema, values=data, errors=errors)), 422

@@ -121,7 +121,8 @@ def _draft_data(task: TaskRecord, fields: Mapping[str, Sequence[str]]) -> dict[s
             raise DraftUnstorable("a field holds a character that cannot be stored (NUL)",
                                   element=name.replace("\x00", ""))
     known = _form_fields(task)
-    data = {name: [str(v) for v in values] for name, values in fields.items() if name in known}
+    data = {name: [str(v) for v in values] for name, values in fields.items()
+            if name.split(".", 1)[0] in known}
     size = len(json.dumps(data, ensure_ascii=False).encode("utf-8"))
     if size > MAX_DRAFT_BYTES:
         raise DraftTooLarge(f"a draft may hold at most {MAX_DRAFT_BYTES} bytes", element=task.element_id,
