@@ -110,9 +110,14 @@ class DefinitionProblem:
     element: str | None
     code: str
     message: str
+    line: int | None = None
+    element_name: str | None = None
+    severity: str = "error"  # or "warning": shown, but it does not block an upload
 
     def __str__(self) -> str:
-        where = f"{self.file}" + (f" [{self.element}]" if self.element else "")
+        where = f"{self.file}" + (f":{self.line}" if self.line else "")
+        if self.element:
+            where += f" [{self.element}]" + (f" ({self.element_name})" if self.element_name else "")
         return f"{where}: {self.code}: {self.message}"
 
 

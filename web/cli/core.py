@@ -13,7 +13,7 @@ from tsunagu.engine.config import Settings
 from tsunagu.engine.db import make_engine, make_session_factory, upgrade_database
 from tsunagu.engine.errors import TsunaguError
 from tsunagu.processes.demo import DEMO_PASSWORD, DEMO_USERS, load_demo
-from tsunagu.processes.loader import validate_path
+from tsunagu.processes.loader import check_path
 from tsunagu.web import create_app
 
 from .base import main, safe_url
@@ -48,10 +48,16 @@ def demo() -> None:
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 def validate(paths: tuple[Path, ...]) -> None:
-    """Check BPMN process folders or files; exit 1 and name each bad element."""
-    problems = [problem for path in paths for problem in validate_path(path)]
+    """Check process folders, .bpmn files or .zip packages; exit 1 and name each bad element.
+
+    Each problem is printed as file:line [element] (name): code: what to do; warnings follow and do not fail.
+    """
+    checked = [check_path(path) for path in paths]
+    problems = [problem for _definitions, found, _warnings in checked for problem in found]
     for problem in problems:
         click.echo(str(problem), err=True)
+    for warning in (warning for _definitions, _found, warnings in checked for warning in warnings):
+        click.echo(f"warning: {warning}", err=True)
     if problems:
         click.echo(f"{len(problems)} problem(s) found", err=True)
         sys.exit(1)
