@@ -108,7 +108,7 @@ def _check_scope(session: Session, actor: UserRecord | None, municipality_id: in
         if actor is not None:
             raise Forbidden("only the operator at the command line deploys the national template")
         return
-    permissions.require_municipal_admin(actor, municipality_id)
+    permissions.require_designer(actor, municipality_id)
     if session.get(MunicipalityRecord, municipality_id) is None:
         raise NotFound(f"municipality {municipality_id} not found", element=str(municipality_id))
 

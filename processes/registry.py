@@ -8,9 +8,10 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, defer, joinedload
 
 from tsunagu.engine.commands.versions import LIVE_FIRST, live_version, live_versions, visible_to
-from tsunagu.engine.models import CaseRecord, CaseStatus, ProcessVersionRecord
+from tsunagu.engine.models import CaseRecord, CaseStatus, ProcessVersionRecord, TaskRecord, TaskStatus
 
-__all__ = ["ProcessOverview", "VersionUsage", "live_version", "process_overview", "startable_versions"]
+__all__ = ["ProcessOverview", "VersionUsage", "live_version", "process_overview", "startable_versions",
+           "waiting_by_element"]
 
 
 def startable_versions(session: Session, municipality_id: int | None) -> list[ProcessVersionRecord]:
@@ -85,3 +86,17 @@ def _case_counts(session: Session, municipality_id: int | None, version_ids: lis
         query = query.where(CaseRecord.municipality_id == municipality_id)
     return {version_id: (int(open_cases or 0), all_cases)
             for version_id, open_cases, all_cases in session.execute(query)}
+
+
+def waiting_by_element(session: Session, municipality_id: int, process_id: str,
+                       now: datetime) -> dict[str, tuple[int, int]]:
+    """For the designer's heat map: per element of the process, how many of the municipality's cases wait
+    there at an open task, and how many of those are overdue, over every version, in one grouped query."""
+    V, T = ProcessVersionRecord, TaskRecord
+    overdue = func.sum(case((T.due_at < now, 1), else_=0))
+    rows = session.execute(
+        select(T.element_id, func.count(func.distinct(T.case_id)), overdue)
+        .join(CaseRecord, CaseRecord.id == T.case_id).join(V, V.id == CaseRecord.process_version_id)
+        .where(T.municipality_id == municipality_id, T.status == TaskStatus.OPEN, V.process_id == process_id)
+        .group_by(T.element_id))
+    return {element: (int(waiting), int(late or 0)) for element, waiting, late in rows}

@@ -11,7 +11,22 @@ from tsunagu.engine.clock import local, system_clock
 from tsunagu.engine.config import Settings
 from tsunagu.engine.db import configure_engine, engine_options
 
-from . import account, admin, auth, case_records, cases, concern, council, errors, inbox, notices, pledge, prints, tasks
+from . import (
+    account,
+    admin,
+    auth,
+    case_records,
+    cases,
+    concern,
+    council,
+    designer,
+    errors,
+    inbox,
+    notices,
+    pledge,
+    prints,
+    tasks,
+)
 from .admin import catalogue as admin_catalogue
 from .admin import organisations as admin_organisations
 from .admin import security as admin_security
@@ -56,7 +71,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     for blueprint in (auth.bp, account.bp, pledge.bp, inbox.bp, tasks.bp, cases.bp, case_records.bp, concern.bp,
                       council.bp, notices.bp, admin.bp, admin_users.bp, admin_organisations.bp, admin_catalogue.bp,
-                      admin_security.bp, admin_teams.bp, prints.bp):
+                      admin_security.bp, admin_teams.bp, prints.bp, designer.bp):
         app.register_blueprint(blueprint)
     # In this order: HEAD is made a plain read, an idle session ends, then the user is loaded, then what
     # they must do first: replace a one-time password, enrol a second factor, accept the secrecy pledge.

@@ -209,6 +209,15 @@ def require_operator(user: UserRecord, case: CaseRecord | None = None) -> None:
         raise NotFound("no such case", element=str(case.id))
 
 
+def require_designer(actor: UserRecord | None, municipality_id: int) -> None:
+    """Changing a municipality's processes: its own active process designers and administrators. `None`
+    is the operator at the command line."""
+    if actor is None:
+        return
+    if not (actor.active and _holds(actor, {Role.DESIGNER, Role.ADMIN}) and actor.municipality_id == municipality_id):
+        raise Forbidden("only process designers and administrators of this municipality may do this")
+
+
 def require_municipal_admin(actor: UserRecord | None, municipality_id: int) -> None:
     """Setting up a municipality: its own active administrators in the pages. `None` is the operator at
     the command line, who holds the database itself; the audit row then says `via: cli`."""

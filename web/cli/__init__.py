@@ -4,6 +4,7 @@ from __future__ import annotations
 from . import (  # noqa: F401  (register commands)
     catalogue,
     core,
+    designer,
     meetings,
     municipalities,
     organisations,
