@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from tsunagu.engine.access import permissions
 from tsunagu.engine.access.policy import Basis
 from tsunagu.engine.clock import local
-from tsunagu.engine.commands import cases, events, queries
+from tsunagu.engine.commands import cases, events, persons, queries
 from tsunagu.engine.errors import FormInvalid
 from tsunagu.engine.models import CaseStatus
 from tsunagu.engine.runtime.forms import MASK
@@ -33,13 +33,33 @@ def new():
     permissions.require_case_start(g.user)  # referrers and partners never open cases
     versions = startable_versions(db.session, g.user.municipality_id)
     if request.method == "GET":
-        return render_template("case_new.html", versions=versions, title="")
+        return _render_new(versions)
     chosen = next((v for v in versions if str(v.id) == request.form.get("version_id")), None)
     if chosen is None:
         abort(400)
-    case = cases.start_case(db.session, clock(), g.user, chosen, request.form.get("title", ""))
+    person_id = request.form.get("person_id", "")
+    title = request.form.get("title", "")
+    try:
+        if person_id.isascii() and person_id.isdigit():  # a returning person: their next episode
+            case = persons.start_for_person(db.session, clock(), g.user, chosen, title, int(person_id[:12]))
+        else:
+            case = cases.start_case(db.session, clock(), g.user, chosen, title)
+    except FormInvalid as invalid:
+        return _render_new(versions, "; ".join(field_message(e) for e in invalid.errors)), 422
     flash(_("Case %(ref)s was opened.", ref=case.reference), "info")
     return _to_first_task(case)
+
+
+def _render_new(versions, error: str | None = None):
+    """The new-consultation page, with the persons found when the caseworker searched for a returning one."""
+    text = request.values.get("q", "")[:100]
+    year = request.values.get("birth_year", "")
+    birth_year = int(year) if year.isascii() and year.isdigit() and 1900 <= int(year[:4]) <= 2100 else None
+    searched = bool(text.strip() or birth_year)
+    found = persons.find_persons(db.session, clock(), g.user, text, birth_year) if searched else []
+    return render_template("case_new.html", versions=versions, title=request.values.get("title", "")[:300],
+                           q=text, birth_year=year[:4], searched=searched, found=found,
+                           person_id=request.values.get("person_id", ""), error=error)
 
 
 @bp.route("/cases/<int:case_id>")

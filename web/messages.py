@@ -47,6 +47,8 @@ def field_message(error: FieldError) -> str:
         return _("The code is not valid. Enter the current 6-digit code.")
     if code == "uniqueItems":
         return _("Each option can be chosen only once.")
+    if code == "person_has_open_case":
+        return _("This person has a consultation that is still open: add to that case instead of opening another.")
     if code == "before_meeting":
         return _("The meeting is held on %(limit)s: its decision can be recorded from that day.", limit=p.get("limit"))
     if code == "x_not_after":

@@ -16,6 +16,7 @@ from ..db import reserve_id
 from ..errors import FieldError, FormInvalid, InvalidState
 from ..models import CaseRecord, ProcessVersionRecord, TaskRecord, UserRecord
 from .governance import council_of
+from .names import search_key
 from .sharing import (
     COUNCIL,
     INFORMATION_SHARING,
@@ -100,6 +101,7 @@ def record_intake(ctx: RecordContext, data: Data) -> Data:
                               created_at=ctx.clock(),
                               **{column: data.get(name) for name, column in PERSON_FIELDS.items()})
         person.name = person.name or ""
+        person.name_key, person.kana_key = search_key(person.name), search_key(person.kana)
         ctx.session.add(person)
         case.person_id = person.id
     flags = _flags(data)

@@ -36,7 +36,8 @@ class PersonRecord(Base):
     """当事者: one person, who may have several case episodes over the years."""
 
     __tablename__ = "persons"
-    __table_args__ = RESERVABLE
+    __table_args__ = (Index("ix_persons_municipality_name_key", "municipality_id", "name_key"),
+                      Index("ix_persons_municipality_kana_key", "municipality_id", "kana_key"), RESERVABLE)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     municipality_id: Mapped[int] = mapped_column(ForeignKey("municipalities.id"), index=True)
@@ -44,6 +45,9 @@ class PersonRecord(Base):
     kana: Mapped[str | None] = mapped_column(String(200))
     birth_year: Mapped[int | None]
     created_at: Mapped[datetime]
+    # engine.casefile.names.search_key of the name and the kana: how a returning person is found.
+    name_key: Mapped[str | None] = mapped_column(String(200))
+    kana_key: Mapped[str | None] = mapped_column(String(200))
 
     # Never read (lazy="raise"): tells the unit of work to insert a new person before the case naming it.
     cases: Mapped[list[CaseRecord]] = relationship(lazy="raise", passive_deletes="all")
