@@ -46,7 +46,48 @@ class DecisionForm:
 @bp.route("/council")
 @login_required
 def index():
-    return render_template("council.html", meetings=council.list_meetings(db.session, g.user))
+    return _render_index()
+
+
+def _render_index(form: MultiDict | None = None, errors: dict[str, list[str]] | None = None):
+    return render_template("council.html", meetings=council.list_meetings(db.session, g.user),
+                           form=form or MultiDict(), errors=errors or {},
+                           kinds=[("case", _("Individual case meeting")), ("review", _("Regular review of every case"))])
+
+
+@bp.route("/council/meetings", methods=["POST"])
+@login_required
+def schedule():
+    """Schedule a meeting: tabling a case for its date puts the case on its agenda."""
+    data = {k: v for k, v in request.form.items() if k in ("held_on", "kind", "title") and v != ""}
+    try:
+        meeting = council.schedule_meeting(db.session, clock(), g.user, data)
+    except FormInvalid as invalid:
+        errors: dict[str, list[str]] = {}
+        for error in invalid.errors:
+            errors.setdefault(error.field, []).append(field_message(error))
+        flash(_("The form has errors. Please check the highlighted fields."), "error")
+        return _render_index(request.form, errors), 422
+    flash(_("The meeting of %(date)s was scheduled.", date=meeting.held_on.isoformat()), "info")
+    return redirect(url_for("council.agenda", meeting_id=meeting.id))
+
+
+@bp.route("/council/<int:meeting_id>/minutes", methods=["POST"])
+@login_required
+def minutes(meeting_id: int):
+    """Record the minutes of a held meeting and which invited bodies were present."""
+    present = [int(v) if v.isascii() and v.isdigit() and len(v) < 12 else v
+               for v in request.form.getlist("present_body_ids")]
+    try:
+        council.record_minutes(db.session, clock(), g.user, meeting_id, request.form.get("minutes"), present)
+    except FormInvalid as invalid:
+        errors: dict[str, list[str]] = {}
+        for error in invalid.errors:
+            errors.setdefault(error.field, []).append(field_message(error))
+        return _render_agenda(meeting_id, DecisionForm(), minutes_errors=errors,
+                              minutes_values=request.form), 422
+    flash(_("The minutes and attendance were recorded."), "info")
+    return redirect(url_for("council.agenda", meeting_id=meeting_id, _anchor="minutes"))
 
 
 @bp.route("/council/notice")
@@ -104,7 +145,8 @@ def _render_attendees(meeting_id: int, error: str | None = None):
                            window_days=council.window_days(db.session, view.meeting))
 
 
-def _render_agenda(meeting_id: int, form: DecisionForm):
+def _render_agenda(meeting_id: int, form: DecisionForm, minutes_errors: dict[str, list[str]] | None = None,
+                   minutes_values: MultiDict | None = None):
     meeting, entries = council.view_agenda(db.session, clock(), g.user, meeting_id)
     bodies = [(str(b.id), b.name) for b in queries.member_bodies(db.session, g.user.municipality_id)]
     kinds = queries.action_types(db.session, g.user.municipality_id)
@@ -112,7 +154,9 @@ def _render_agenda(meeting_id: int, form: DecisionForm):
              for e in entries if e.decision is None}
     fields = {case_id: decision_fields(case_id, f, bodies) for case_id, f in forms.items()}
     return render_template("council_agenda.html", meeting=meeting, entries=entries, forms=forms, fields=fields,
-                           bodies=bodies, kinds=kinds, rows=range(ACTION_ROWS), today=today_in_japan(clock()()))
+                           bodies=bodies, kinds=kinds, rows=range(ACTION_ROWS), today=today_in_japan(clock()()),
+                           invited=council.invited_bodies(db.session, meeting),
+                           minutes_errors=minutes_errors or {}, minutes_values=minutes_values)
 
 
 def parse_decision(form: MultiDict) -> tuple[dict, list[int]]:

@@ -49,6 +49,10 @@ def field_message(error: FieldError) -> str:
         return _("Each option can be chosen only once.")
     if code == "person_has_open_case":
         return _("This person has a consultation that is still open: add to that case instead of opening another.")
+    if code == "minutes_before_meeting":
+        return _("The meeting is held on %(limit)s: its minutes can be recorded from that day.", limit=p.get("limit"))
+    if code == "meeting_exists":
+        return _("A meeting is already scheduled on %(limit)s: table the case for that meeting.", limit=p.get("limit"))
     if code == "before_meeting":
         return _("The meeting is held on %(limit)s: its decision can be recorded from that day.", limit=p.get("limit"))
     if code == "x_not_after":

@@ -190,6 +190,11 @@ class CouncilMeetingRecord(Base):
     title: Mapped[str] = mapped_column(String(200))
     held_on: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime]
+    # 'case': an individual case meeting (個別ケース検討会議); 'review': the regular review of every case.
+    kind: Mapped[str] = mapped_column(String(16), default="case", server_default="case")
+    minutes: Mapped[str | None] = mapped_column(Text)  # 議事録, recorded on or after the meeting day
+    minutes_recorded_at: Mapped[datetime | None]
+    minutes_recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
 class AgendaItemRecord(Base):
@@ -278,6 +283,7 @@ class MeetingBodyRecord(Base):
 
     meeting_id: Mapped[int] = mapped_column(ForeignKey("council_meetings.id"), primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), primary_key=True)
+    present: Mapped[bool | None]  # attendance as recorded with the minutes; None until then
 
 
 class BreakGlassRecord(Base):

@@ -48,6 +48,88 @@ class DecisionInput(Schema):
     actions = fields.List(fields.Nested(ActionInput), load_default=list)
 
 
+MEETING_KINDS = ("case", "review")
+KIND_TITLES = {"case": "個別ケース検討会議", "review": "定例会（全ケースの進行管理）"}
+MINUTES_MAX_LENGTH = 20000
+
+
+class MeetingInput(Schema):
+    held_on = fields.Date(required=True)
+    kind = fields.String(load_default="case", validate=validate.OneOf(MEETING_KINDS))
+    title = fields.String(load_default=None, validate=validate.Length(max=200))
+    council_id = fields.Integer(load_default=None, strict=False)
+
+
+def schedule_meeting(session: Session, clock: Clock, actor: UserRecord, data: dict[str, Any], *,
+                     operator: str | None = None) -> CouncilMeetingRecord:
+    """Schedule a meeting of a council the actor's body coordinates: an individual case meeting or the
+    regular review of every case. Tabling a case for that date puts it on this meeting's agenda."""
+    values = parse(MeetingInput(), data, "meeting")
+    with transaction(session):
+        councils = permissions.require_council_work(session, actor, clock())
+        council_id = values["council_id"] if values["council_id"] is not None else councils[0]
+        if council_id not in councils:
+            raise FormInvalid([FieldError("council_id", "enum")], element="meeting")
+        today = today_in_japan(clock())
+        if values["held_on"] < today:
+            raise FormInvalid([FieldError("held_on", "x_not_before", {"limit": today.isoformat()})], element="meeting")
+        if session.scalar(select(CouncilMeetingRecord.id).where(
+                CouncilMeetingRecord.municipality_id == actor.municipality_id,
+                CouncilMeetingRecord.held_on == values["held_on"])) is not None:
+            raise FormInvalid([FieldError("held_on", "meeting_exists", {"limit": values["held_on"].isoformat()})],
+                              element="meeting")
+        title = (values["title"] or "").strip() or f"{KIND_TITLES[values['kind']]} {values['held_on'].isoformat()}"
+        if "\x00" in title:
+            raise FormInvalid([FieldError("title", "pattern")], element="meeting")
+        meeting = CouncilMeetingRecord(id=reserve_id(session, CouncilMeetingRecord),
+                                       municipality_id=actor.municipality_id, council_id=council_id, title=title,
+                                       held_on=values["held_on"], kind=values["kind"], created_at=clock())
+        session.add(meeting)
+        via: dict[str, Any] = {"via": "cli", "operator": operator} if operator is not None else {"via": "web"}
+        audit.record(session, clock, actor, "council.meeting_scheduled", meeting=meeting.id, council=council_id,
+                     held_on=values["held_on"].isoformat(), kind=values["kind"], **via)
+    return meeting
+
+
+def record_minutes(session: Session, clock: Clock, actor: UserRecord, meeting_id: int, minutes: str | None,
+                   present_body_ids: Sequence[object], *, operator: str | None = None) -> CouncilMeetingRecord:
+    """Record a held meeting's minutes (議事録) and which invited bodies were present; audited."""
+    text = (minutes or "").strip()
+    errors = []
+    if len(text) > MINUTES_MAX_LENGTH:
+        errors.append(FieldError("minutes", "maxLength", {"limit": MINUTES_MAX_LENGTH}))
+    if "\x00" in text:
+        errors.append(FieldError("minutes", "pattern"))
+    with transaction(session):
+        meeting = _coordinated_meeting(session, clock, actor, meeting_id)
+        if today_in_japan(clock()) < meeting.held_on:
+            errors.append(FieldError("minutes", "minutes_before_meeting", {"limit": meeting.held_on.isoformat()}))
+        invited = {row.organisation_id: row for row in session.scalars(
+            select(MeetingBodyRecord).where(MeetingBodyRecord.meeting_id == meeting.id))}
+        ids = [b for b in present_body_ids if isinstance(b, int) and not isinstance(b, bool)]
+        present = set(ids)
+        if len(ids) != len(present_body_ids) or not present <= set(invited):
+            errors.append(FieldError("present_body_ids", "enum"))
+        if errors:
+            raise FormInvalid(errors, element="minutes")
+        for body_id, row in invited.items():
+            row.present = body_id in present
+        meeting.minutes = text or None
+        meeting.minutes_recorded_at, meeting.minutes_recorded_by_id = clock(), actor.id
+        via: dict[str, Any] = {"via": "cli", "operator": operator} if operator is not None else {"via": "web"}
+        audit.record(session, clock, actor, "council.minutes_recorded", meeting=meeting.id,
+                     municipality=meeting.municipality_id, present=sorted(present), length=len(text), **via)
+    return meeting
+
+
+def invited_bodies(session: Session, meeting: CouncilMeetingRecord) -> list[tuple[OrganisationRecord, bool | None]]:
+    """The bodies invited to a meeting, with their recorded attendance (None before the minutes)."""
+    return [(body, present) for body, present in session.execute(
+        select(OrganisationRecord, MeetingBodyRecord.present)
+        .join(MeetingBodyRecord, MeetingBodyRecord.organisation_id == OrganisationRecord.id)
+        .where(MeetingBodyRecord.meeting_id == meeting.id).order_by(OrganisationRecord.name, OrganisationRecord.id))]
+
+
 @dataclass
 class AgendaEntry:
     item: AgendaItemRecord

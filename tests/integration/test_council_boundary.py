@@ -2,7 +2,7 @@
 municipalities, and the command line that chooses who attends."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -14,12 +14,15 @@ from tsunagu.engine.casefile.governance import CouncilMunicipalityRecord
 from tsunagu.engine.casefile.tables import (
     AgendaItemRecord,
     CouncilMeetingRecord,
+    MeetingBodyRecord,
     OrganisationKind,
     OrganisationRecord,
 )
+from tsunagu.engine.clock import system_clock
 from tsunagu.engine.commands import cases, council
 from tsunagu.engine.errors import FormInvalid
 from tsunagu.engine.models import AuditRecord, CaseRecord, MunicipalityRecord, UserRecord
+from tsunagu.engine.runtime.forms import today_in_japan
 from tsunagu.web.cli import main
 
 from .scenario import MEETING, assessment, intake
@@ -210,3 +213,34 @@ def test_an_emergency_opening_is_told_to_the_designated_coordinating_body_not_to
 
     told = set(session.scalars(select(NotificationRecord.user_id).where(NotificationRecord.kind == "break_glass")))
     assert told == {story.cast.coordinator.id} and npo_coordinator.id not in told
+
+
+def test_the_command_line_schedules_a_meeting_and_records_its_minutes(story, session, bodies, database_url,
+                                                                      tmp_path):
+    # The command line runs on the real clock: dates here count from today in Japan.
+    today = today_in_japan(system_clock())
+    env = {"TSUNAGU_DATABASE_URL": database_url}
+    by = ["--by", story.cast.coordinator.username]
+    ahead = (today + timedelta(days=30)).isoformat()
+    result = CliRunner().invoke(main, ["meeting", "schedule", "--date", ahead, "--kind", "review", *by], env=env)
+    assert result.exit_code == 0, result.output
+    session.expire_all()
+    scheduled = session.scalar(select(CouncilMeetingRecord).where(CouncilMeetingRecord.held_on == today + timedelta(days=30)))
+    assert scheduled.kind == "review" and scheduled.title == f"定例会（全ケースの進行管理） {ahead}"
+
+    held = CouncilMeetingRecord(municipality_id=scheduled.municipality_id, council_id=scheduled.council_id,
+                                title="臨時会議", held_on=today - timedelta(days=1), created_at=system_clock())
+    session.add(held)
+    session.flush()
+    session.add(MeetingBodyRecord(meeting_id=held.id, organisation_id=bodies["minsei"].id))
+    session.commit()
+    notes = tmp_path / "minutes.txt"
+    notes.write_text("民生委員から近況報告。", encoding="utf-8")
+    result = CliRunner().invoke(main, ["meeting", "minutes", str(held.id), "--file", str(notes),
+                                       "--present", str(bodies["minsei"].id), *by], env=env)
+    assert result.exit_code == 0, result.output
+    early = CliRunner().invoke(main, ["meeting", "minutes", str(scheduled.id), "--file", str(notes), *by], env=env)
+    assert early.exit_code == 1 and "minutes_before_meeting" in early.output
+    session.expire_all()
+    assert session.get(CouncilMeetingRecord, held.id).minutes == "民生委員から近況報告。"
+    assert session.get(MeetingBodyRecord, (held.id, bodies["minsei"].id)).present is True

@@ -31,3 +31,35 @@ def meeting_attendees(meeting_id: int, case_id: int | None, body_ids: tuple[int,
         target = f"会議 {meeting_id}" + (f" のケース {case_id}" if case_id is not None else "")
         names = "、".join(b.name for b in chosen) or ("（会議の出席機関）" if case_id is not None else "（なし）")
         click.echo(f"{target} の出席機関: {names}")
+
+
+@meeting.command("schedule")
+@click.option("--date", "held_on", required=True, metavar="YYYY-MM-DD", help="the meeting day")
+@click.option("--kind", type=click.Choice(council.MEETING_KINDS), default="case", show_default=True,
+              help="case: an individual case meeting; review: the regular review of every case")
+@click.option("--title", default=None, help="a title (default: the kind and the date)")
+@click.option("--by", "username", required=True, metavar="USERNAME",
+              help="the coordinating body's staff member who schedules it")
+def meeting_schedule(held_on: str, kind: str, title: str | None, username: str) -> None:
+    """Schedule a council meeting; cases tabled for its date join its agenda."""
+    with command_session() as (session, clock):
+        data = {"held_on": held_on, "kind": kind, **({"title": title} if title else {})}
+        scheduled = council.schedule_meeting(session, clock, user_by_username(session, username), data,
+                                             operator=operator())
+        click.echo(f"会議 {scheduled.id}: {scheduled.title}（{scheduled.held_on.isoformat()}）を設定しました")
+
+
+@meeting.command("minutes")
+@click.argument("meeting_id", type=int)
+@click.option("--file", "path", type=click.File(encoding="utf-8"), required=True,
+              help="the minutes as UTF-8 text ('-' reads standard input)")
+@click.option("--present", "body_ids", type=int, multiple=True, metavar="ORG_ID",
+              help="an invited body that was present (repeat for several)")
+@click.option("--by", "username", required=True, metavar="USERNAME",
+              help="the coordinating body's staff member who records them")
+def meeting_minutes(meeting_id: int, path, body_ids: tuple[int, ...], username: str) -> None:
+    """Record the minutes of held meeting MEETING_ID and which invited bodies were present."""
+    with command_session() as (session, clock):
+        recorded = council.record_minutes(session, clock, user_by_username(session, username), meeting_id,
+                                          path.read(), list(body_ids), operator=operator())
+        click.echo(f"会議 {recorded.id} の議事録を記録しました（出席 {len(body_ids)} 機関）")
