@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 
 from tsunagu.engine.clock import local
-from tsunagu.engine.commands import cases, drafts, queries
+from tsunagu.engine.commands import cases, drafts, queries, supervision
 from tsunagu.engine.errors import FormInvalid
 from tsunagu.engine.models import CaseRecord, CaseStatus, TaskRecord, TaskStatus
 from tsunagu.engine.runtime.instructions import instructions_of, render_instructions
@@ -63,7 +63,14 @@ def show(task_id: int):
     instructions, signals = _guidance(task)
     return render_template("task.html", task=task, schema=schema, fields=fields, draft=draft,
                            disclosures=queries.disclosures_to_review(db.session, task),
-                           instructions=instructions, signals=signals)
+                           instructions=instructions, signals=signals, **_held_by_other(task))
+
+
+# --- supervision: a task claimed by someone else is shown read-only, with a way to take it over -----
+def _held_by_other(task: TaskRecord) -> dict:
+    held = task.status == TaskStatus.OPEN and task.assignee_id not in (None, g.user.id)
+    return {"held_by_other": held,
+            "can_take_over": held and supervision.can_take_over(db.session, g.user, task, clock())}
 
 
 @bp.route("/tasks/<int:task_id>/signal", methods=["POST"])
