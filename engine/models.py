@@ -237,7 +237,8 @@ class ProcessDraftRecord(Base):
 
 class CaseRecord(Base):
     __tablename__ = "cases"
-    __table_args__ = (Index("ix_cases_municipality_status", "municipality_id", "status"),)
+    __table_args__ = (Index("ix_cases_municipality_status", "municipality_id", "status"),
+                      Index("ix_cases_municipality_updated", "municipality_id", "updated_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str | None] = mapped_column(String(32), unique=True)
@@ -282,6 +283,13 @@ class TaskRecord(Base):
         Index("ix_tasks_open_due", "status", "due_at"),
         # The overdue query: open tasks not yet announced, so announced ones are never read again.
         Index("ix_tasks_overdue_unnoticed", "status", "overdue_noticed_at", "due_at"),
+        # A case's open work and its latest contacts and reviews (case list, dashboard, ledger).
+        Index("ix_tasks_case_status_due", "case_id", "status", "due_at"),
+        Index("ix_tasks_case_status_element", "case_id", "status", "element_id", "completed_at"),
+        # Cases waiting at an element (the designer's heat map, the case list's stage filter).
+        Index("ix_tasks_status_element", "status", "element_id", "case_id"),
+        # A team's work (the supervisor's dashboard).
+        Index("ix_tasks_municipality_status_assignee", "municipality_id", "status", "assignee_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

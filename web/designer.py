@@ -68,7 +68,9 @@ def process(key: str):
     for warning in (draft.warnings if shown.draft is not None else []):
         if warning.get("element"):
             problems.setdefault(warning["element"], []).append(_problem_sentence(warning))
-    marks = {element: diagram.Mark(warnings=tuple(problems.get(element, ())), waiting=waiting, overdue=late)
+    # Each count links to the case list filtered to that element (showing the cases the reader may see).
+    marks = {element: diagram.Mark(warnings=tuple(problems.get(element, ())), waiting=waiting, overdue=late,
+                                   count_href=url_for("case_list.index", process=key, element=element))
              for element, (waiting, late) in counts.items()}
     for element, sentences in problems.items():
         marks.setdefault(element, diagram.Mark(warnings=tuple(sentences)))

@@ -36,8 +36,11 @@ class PersonRecord(Base):
     """当事者: one person, who may have several case episodes over the years."""
 
     __tablename__ = "persons"
-    __table_args__ = (Index("ix_persons_municipality_name_key", "municipality_id", "name_key"),
-                      Index("ix_persons_municipality_kana_key", "municipality_id", "kana_key"), RESERVABLE)
+    # Prefix searches (LIKE 'key%'): PostgreSQL uses the index only with text_pattern_ops.
+    __table_args__ = (Index("ix_persons_municipality_name_key", "municipality_id", "name_key",
+                            postgresql_ops={"name_key": "text_pattern_ops"}),
+                      Index("ix_persons_municipality_kana_key", "municipality_id", "kana_key",
+                            postgresql_ops={"kana_key": "text_pattern_ops"}), RESERVABLE)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     municipality_id: Mapped[int] = mapped_column(ForeignKey("municipalities.id"), index=True)
@@ -101,6 +104,7 @@ class DisclosureRecord(Base):
     """Every time case data reached another body, with the legal basis it reached it on."""
 
     __tablename__ = "disclosures"
+    __table_args__ = (Index("ix_disclosures_action", "action_id"),)  # a partner's sharing of its action
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
@@ -240,6 +244,7 @@ class CaseStaffRecord(Base):
     """Municipal staff working a case (opened it, took or was given one of its tasks): their basis to read it."""
 
     __tablename__ = "case_staff"
+    __table_args__ = (Index("ix_case_staff_user", "user_id", "case_id"),)  # the cases a user works
 
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)

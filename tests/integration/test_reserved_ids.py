@@ -4,7 +4,7 @@ from __future__ import annotations
 import threading
 
 from alembic import command
-from sqlalchemy import select, text
+from sqlalchemy import column, select, table, text
 
 from tsunagu.engine.casefile.tables import PersonRecord
 from tsunagu.engine.db import reserve_id
@@ -61,7 +61,10 @@ def test_an_upgrade_keeps_people_and_their_references_and_counts_on_from_the_hig
     config = _alembic(database_url)
     engine.dispose()
     command.downgrade(config, "0004")  # back to plain rowids, then forward again with rows in place
-    session.add_all([_person(clock, municipality, "一"), _person(clock, municipality, "二")])
+    # The rows of revision 0004: only the columns persons had then.
+    persons = table("persons", column("municipality_id"), column("name"), column("created_at"))
+    session.execute(persons.insert(), [{"municipality_id": municipality.id, "name": name, "created_at": clock()}
+                                       for name in ("一", "二")])
     session.commit()
     highest = session.scalar(select(PersonRecord.id).order_by(PersonRecord.id.desc()).limit(1))
     session.close()

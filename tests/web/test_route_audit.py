@@ -6,6 +6,7 @@ from __future__ import annotations
 from conftest import reread
 from sqlalchemy import func, select
 
+from tsunagu.engine.admin import teams
 from tsunagu.engine.casefile.tables import AgendaItemRecord, ConsentRecord
 from tsunagu.engine.models import AuditRecord, CaseRecord, TaskRecord, TaskStatus
 from tsunagu.web.extensions import db
@@ -28,6 +29,13 @@ AUDITED_BY_COMMAND = {
     "inbox.claim": "cases.claim_task -> task.claimed",
     "inbox.unclaim": "cases.unclaim_task -> task.unclaimed",
     "council.decide": "council.record_decision -> council.decided",
+    "council.minutes": "council.record_minutes -> council.minutes_recorded",
+    "supervision.reassign": "supervision.reassign_task -> task.reassigned",
+    "supervision.assign": "supervision.assign_task -> task.assigned",
+    "supervision.unclaim": "supervision.unclaim_task -> task.unclaimed",
+    "supervision.due": "supervision.change_due_date -> task.due_changed",
+    "supervision.take_over": "supervision.take_over_task -> task.taken_over",
+    "supervision.ask": "supervision.ask_to_take_over -> task.takeover_asked",
 }
 
 
@@ -83,9 +91,12 @@ def _situation(session, standard_case):
 
 
 def test_every_route_naming_a_case_audits_the_read_or_is_an_audited_command(
-        app, client, login, session, caseworker, coordinator, admin, body_partners, standard_case):
+        app, client, login, session, clock, caseworker, supervisor, coordinator, admin, body_partners, standard_case):
     case, values = _situation(session, standard_case)
-    cast = [caseworker, coordinator, body_partners["npo_ibasho"], admin]
+    team = teams.add_team(session, clock, None, caseworker.municipality_id, name="相談第1班")
+    teams.set_member(session, clock, None, caseworker.municipality_id, team.id, caseworker.id)
+    teams.set_member(session, clock, None, caseworker.municipality_id, team.id, supervisor.id, supervises=True)
+    cast = [caseworker, coordinator, body_partners["npo_ibasho"], admin, supervisor]
     assert unaudited_routes(app, client, login, session, case, values, cast) == []
     known = {rule.endpoint for rule in app.url_map.iter_rules()}
     assert set(AUDITED_BY_COMMAND) <= known, "the allowlist names a route that no longer exists"

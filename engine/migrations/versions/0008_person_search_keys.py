@@ -18,8 +18,10 @@ depends_on = None
 def upgrade() -> None:
     op.add_column('persons', sa.Column('name_key', sa.String(length=200), nullable=True))
     op.add_column('persons', sa.Column('kana_key', sa.String(length=200), nullable=True))
-    op.create_index('ix_persons_municipality_name_key', 'persons', ['municipality_id', 'name_key'], unique=False)
-    op.create_index('ix_persons_municipality_kana_key', 'persons', ['municipality_id', 'kana_key'], unique=False)
+    op.create_index('ix_persons_municipality_name_key', 'persons', ['municipality_id', 'name_key'], unique=False,
+                    postgresql_ops={'name_key': 'text_pattern_ops'})
+    op.create_index('ix_persons_municipality_kana_key', 'persons', ['municipality_id', 'kana_key'], unique=False,
+                    postgresql_ops={'kana_key': 'text_pattern_ops'})
     persons = sa.table('persons', sa.column('id', sa.Integer), sa.column('name', sa.String),
                        sa.column('kana', sa.String), sa.column('name_key', sa.String),
                        sa.column('kana_key', sa.String))
