@@ -15,17 +15,16 @@ private schema, dropped after.
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Table, create_engine, insert, make_url, text
+from databases import Database  # bench/databases.py, beside this script
+from sqlalchemy import Connection, Table, insert, text
 
 from tsunagu.engine.access.users import create_user
 from tsunagu.engine.casefile.governance import CouncilMunicipalityRecord, CouncilRecord
@@ -41,7 +40,6 @@ from tsunagu.engine.casefile.tables import (
 )
 from tsunagu.engine.clock import FixedClock
 from tsunagu.engine.commands.ledger import LedgerFilters, LedgerSort, ledger
-from tsunagu.engine.db import make_engine, make_session_factory, upgrade_database
 from tsunagu.engine.models import CaseRecord, CaseStatus, MunicipalityRecord, TaskRecord, TaskStatus, UserRecord
 from tsunagu.processes.deployment import deploy
 from tsunagu.processes.loader import load_definition
@@ -51,35 +49,6 @@ NOW = datetime(2026, 12, 10, 1, 0, tzinfo=timezone.utc)
 CHUNK = 5000
 CASES_PER_MEETING = 50
 TARGET = 1.5
-
-
-class Database:
-    """A private, migrated database: a SQLite file or a PostgreSQL schema, removed by `drop`."""
-
-    def __init__(self, base_url: str | None):
-        self.base_url = base_url
-        if base_url:
-            self.schema = f"bench_{uuid.uuid4().hex[:12]}"
-            self.admin = create_engine(base_url)
-            with self.admin.begin() as conn:
-                conn.execute(text(f'CREATE SCHEMA "{self.schema}"'))
-            self.url = make_url(base_url).update_query_dict(
-                {"options": f"-csearch_path={self.schema}"}).render_as_string(hide_password=False)
-        else:
-            self.folder = tempfile.mkdtemp(prefix="tsunagu-bench-")
-            self.url = f"sqlite:///{self.folder}/bench.db"
-        upgrade_database(self.url)
-        self.engine = make_engine(self.url)
-        self.session_factory = make_session_factory(self.engine)
-
-    def drop(self) -> None:
-        self.engine.dispose()
-        if self.base_url:
-            with self.admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{self.schema}" CASCADE'))
-            self.admin.dispose()
-        else:
-            shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def seed_world(db: Database) -> dict[str, int]:

@@ -15,23 +15,21 @@ from __future__ import annotations
 
 import argparse
 import re
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from sqlalchemy import create_engine, event, insert, make_url, select, text
+from databases import Database  # bench/databases.py, beside this script
+from sqlalchemy import insert, make_url, select, text
 
 from tsunagu.engine.access.users import create_user
 from tsunagu.engine.clock import FixedClock
 from tsunagu.engine.commands import cases
 from tsunagu.engine.commands.scheduler import TimerPolicy, run_pass
-from tsunagu.engine.db import make_engine, make_session_factory, upgrade_database
 from tsunagu.engine.models import CaseRecord, MunicipalityRecord, TaskRecord, TaskStatus
 from tsunagu.processes.deployment import deploy
 from tsunagu.processes.loader import load_definition
@@ -54,40 +52,6 @@ class Row:
     median_ms: float
     queries: int
     fired: int
-
-
-class Database:
-    """A private, migrated database: a SQLite file or a PostgreSQL schema, removed by `drop`."""
-
-    def __init__(self, base_url: str | None):
-        self.base_url = base_url
-        if base_url:
-            self.schema = f"bench_{uuid.uuid4().hex[:12]}"
-            self.admin = create_engine(base_url)
-            with self.admin.begin() as conn:
-                conn.execute(text(f'CREATE SCHEMA "{self.schema}"'))
-            self.url = make_url(base_url).update_query_dict(
-                {"options": f"-csearch_path={self.schema}"}).render_as_string(hide_password=False)
-        else:
-            self.folder = tempfile.mkdtemp(prefix="tsunagu-bench-")
-            self.url = f"sqlite:///{self.folder}/bench.db"
-        upgrade_database(self.url)
-        self.engine = make_engine(self.url)
-        self.session_factory = make_session_factory(self.engine)
-        self.queries = 0
-        event.listen(self.engine, "before_cursor_execute", self._count)
-
-    def _count(self, *_args):
-        self.queries += 1
-
-    def drop(self):
-        self.engine.dispose()
-        if self.base_url:
-            with self.admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{self.schema}" CASCADE'))
-            self.admin.dispose()
-        else:
-            shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def seed_template(db: Database) -> dict:
