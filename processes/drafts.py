@@ -64,7 +64,7 @@ def save_draft(session: Session, clock: Clock, actor: UserRecord | None, municip
         draft.name = definition.name
         draft.files = dict(definition.files)
         draft.content_hash = definition.content_hash
-        draft.warnings = [_problem_dict(w) for w in checked.warnings]
+        draft.warnings = [problem_dict(w) for w in checked.warnings]
         draft.uploaded_by_id = actor.id if actor else None
         draft.uploaded_via = via
         draft.uploaded_at = clock()
@@ -174,7 +174,7 @@ def package_zip(files: dict[str, str]) -> bytes:
     return buffer.getvalue()
 
 
-def _problem_dict(problem: DefinitionProblem) -> dict[str, Any]:
-    return {"file": problem.file, "line": getattr(problem, "line", None), "element": problem.element,
-            "element_name": getattr(problem, "element_name", None), "code": problem.code,
-            "message": problem.message}
+def problem_dict(problem: DefinitionProblem) -> dict[str, Any]:
+    """A validator finding as a draft stores it (its warnings) and the pages read it."""
+    return {"file": problem.file, "line": problem.line, "element": problem.element,
+            "element_name": problem.element_name, "code": problem.code, "message": problem.message}

@@ -38,6 +38,7 @@ from .admin import users as admin_users
 from .context import expire_idle_session, head_reads_only, load_user
 from .extensions import babel, csrf, db
 from .gates import require_password_change, require_pledge, require_second_factor
+from .messages import role_name
 
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 
@@ -83,6 +84,7 @@ def create_app(overrides: dict | None = None) -> Flask:
                  require_pledge):
         app.before_request(hook)
     app.after_request(_security_headers)
+    app.jinja_env.globals["role_name"] = role_name
     app.jinja_env.filters["localdate"] = lambda m: local(m, settings.time_zone).strftime("%Y-%m-%d")
     app.jinja_env.filters["localdatetime"] = lambda m: local(m, settings.time_zone).strftime("%Y-%m-%d %H:%M")
     app.context_processor(lambda: {"now": app.extensions["tsunagu.clock"]()})

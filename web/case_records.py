@@ -13,7 +13,7 @@ from tsunagu.engine.errors import Forbidden, FormInvalid
 
 from .context import clock, login_required
 from .extensions import db
-from .messages import field_message
+from .messages import field_errors
 
 bp = Blueprint("case_records", __name__)
 
@@ -58,9 +58,7 @@ def _open(case_id: int, reference: str | None):
         grant = open_break_glass(db.session, clock(), g.user, case_id, reason,
                                  int(hours) if hours.isascii() and hours.isdigit() and len(hours) < 4 else 0)
     except FormInvalid as invalid:
-        errors: dict[str, list[str]] = {}
-        for error in invalid.errors:
-            errors.setdefault(error.field, []).append(field_message(error))
+        errors = field_errors(invalid)
         return _refused(reference, errors, case_id=case_id if reference is None else None)
     # The case page it lands on carries the red banner with the expiry for as long as the opening lasts.
     return redirect(url_for("cases.show", case_id=grant.case_id))

@@ -14,7 +14,7 @@ from tsunagu.processes.registry import live_version
 from .context import clock, login_required, settings
 from .extensions import db
 from .formschema import build_fields, parse_submission
-from .messages import field_message
+from .messages import field_errors
 
 bp = Blueprint("concern", __name__)
 
@@ -37,9 +37,7 @@ def submit():
     try:
         case = cases.start_case(db.session, clock(), g.user, version, _("Referral from a supporter"), concern=data)
     except FormInvalid as invalid:
-        errors: dict[str, list[str]] = {}
-        for error in invalid.errors:
-            errors.setdefault(error.field, []).append(field_message(error))
+        errors = field_errors(invalid)
         flash(_("The form has errors. Please check the highlighted fields."), "error")
         return render_template("concern.html", schema=schema,
                                fields=build_fields(schema, ui_schema, values=data, errors=errors)), 422

@@ -17,7 +17,7 @@ from tsunagu.engine.runtime.forms import today_in_japan
 from .context import clock, login_required
 from .extensions import db
 from .formschema import Field
-from .messages import field_message
+from .messages import field_errors, field_message
 
 bp = Blueprint("council", __name__)
 
@@ -63,9 +63,7 @@ def schedule():
     try:
         meeting = council.schedule_meeting(db.session, clock(), g.user, data)
     except FormInvalid as invalid:
-        errors: dict[str, list[str]] = {}
-        for error in invalid.errors:
-            errors.setdefault(error.field, []).append(field_message(error))
+        errors = field_errors(invalid)
         flash(_("The form has errors. Please check the highlighted fields."), "error")
         return _render_index(request.form, errors), 422
     flash(_("The meeting of %(date)s was scheduled.", date=meeting.held_on.isoformat()), "info")
@@ -81,9 +79,7 @@ def minutes(meeting_id: int):
     try:
         council.record_minutes(db.session, clock(), g.user, meeting_id, request.form.get("minutes"), present)
     except FormInvalid as invalid:
-        errors: dict[str, list[str]] = {}
-        for error in invalid.errors:
-            errors.setdefault(error.field, []).append(field_message(error))
+        errors = field_errors(invalid)
         return _render_agenda(meeting_id, DecisionForm(), minutes_errors=errors,
                               minutes_values=request.form), 422
     flash(_("The minutes and attendance were recorded."), "info")

@@ -3,6 +3,7 @@ the cases waiting at its elements, uploads validated in full into drafts, deploy
 history of versions, downloads and rollback."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
@@ -14,17 +15,16 @@ from tsunagu.engine.access import permissions
 from tsunagu.engine.errors import DefinitionInvalid, DefinitionProblem, FormInvalid, TsunaguError
 from tsunagu.engine.models import ProcessDraftRecord, ProcessVersionRecord
 from tsunagu.engine.roles import ROLE_CODES
+from tsunagu.engine.runtime.roles_map import LANE_MAPPING_FILE
 from tsunagu.processes import diagram, drafts, loader
 from tsunagu.processes.package import read_package
 from tsunagu.processes.registry import ProcessOverview, process_overview, waiting_by_element
 
 from .context import clock, login_required
 from .extensions import db
-from .messages import field_message
+from .messages import field_message, role_name
 
 bp = Blueprint("designer", __name__)
-
-MAX_UPLOAD_FILES = 200
 
 
 @bp.context_processor
@@ -76,7 +76,7 @@ def process(key: str):
         marks.setdefault(element, diagram.Mark(warnings=tuple(sentences)))
     try:
         svg = diagram.render_svg(shown.files, key, marks=marks, element_href=lambda e: f"#settings-{e}",
-                                 title=shown.label, lane_label=_role_name,
+                                 title=shown.label, lane_label=role_name,
                                  auto_layout_note=_("Drawn automatically: this file has no diagram layout."))
         settings = sorted(diagram.element_settings(shown.files).values(),
                           key=lambda s: (s.kind == "sequenceFlow", s.line or 0))
@@ -88,14 +88,6 @@ def process(key: str):
                            svg=Markup(svg) if svg else None,  # noqa: S704
                            settings=settings, counts=counts,
                            history=drafts.history(db.session, town, key), warnings=problems)
-
-
-def _role_name(code: str) -> str:
-    """A lane that names a role, in the reader's language (other lane names are shown as written)."""
-    names = {"caseworker": _("Caseworker"), "supervisor": _("Supervisor"), "coordinator": _("Coordinator"),
-             "council_member": _("Council member"), "partner": _("Partner body"), "designer": _("Process designer"),
-             "admin": _("Administrator"), "referrer": _("Referrer")}
-    return names.get(code, code)
 
 
 def _overview(town: int, key: str) -> ProcessOverview | None:
@@ -140,7 +132,7 @@ def upload():
     mapping = {lane: request.form.get(f"lane-{index}", "") for index, lane in enumerate(_lanes(files))}
     chosen = {lane: role for lane, role in mapping.items() if role in ROLE_CODES}
     if chosen:
-        files["tsunagu.json"] = _lane_file(chosen)
+        files[LANE_MAPPING_FILE] = _lane_file(chosen)
     try:
         draft = drafts.save_draft(db.session, clock(), g.user, town, files, via="web")
     except DefinitionInvalid as invalid:
@@ -156,9 +148,6 @@ def _uploaded_files() -> dict[str, str]:
     uploads: list[FileStorage] = [f for f in request.files.getlist("package") if f and f.filename]
     if not uploads:
         raise DefinitionInvalid([DefinitionProblem("", None, "package_empty", "choose a zip or a folder's files")])
-    if len(uploads) > MAX_UPLOAD_FILES:
-        raise DefinitionInvalid([DefinitionProblem("", None, "package_too_many_files",
-                                                   f"a package has at most {MAX_UPLOAD_FILES} files")])
     if len(uploads) == 1 and (uploads[0].filename or "").lower().endswith(".zip"):
         found = read_package(uploads[0].read())
     else:
@@ -182,7 +171,7 @@ def _problem_diagram(files: dict[str, str], problems: list[DefinitionProblem]) -
             return None
         svg = diagram.render_svg(files, process_id, marks={e: diagram.Mark(problems=tuple(sentences))
                                                            for e, sentences in by_element.items()},
-                                 lane_label=_role_name,
+                                 lane_label=role_name,
                                  auto_layout_note=_("Drawn automatically: this file has no diagram layout."))
     except TsunaguError:
         return None
@@ -198,7 +187,6 @@ def _lanes(files: dict[str, str]) -> list[str]:
 
 
 def _lane_file(mapping: dict[str, str]) -> str:
-    import json
     return json.dumps({"lane_roles": mapping}, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
 
@@ -263,9 +251,7 @@ def download_draft(key: str):
 
 def _problem_sentence(problem: DefinitionProblem | dict) -> str:
     """One validator finding as the page shows it: where, then what."""
-    p = problem if isinstance(problem, dict) else {
-        "file": problem.file, "line": getattr(problem, "line", None), "element": problem.element,
-        "element_name": getattr(problem, "element_name", None), "code": problem.code, "message": problem.message}
+    p = problem if isinstance(problem, dict) else drafts.problem_dict(problem)
     where = p.get("file") or ""
     if p.get("line"):
         where += f":{p['line']}"

@@ -8,6 +8,22 @@ from flask_babel import gettext as _
 from tsunagu.engine.errors import FieldError, FormInvalid, TsunaguError
 
 
+def role_name(code: str) -> str:
+    """A role in the reader's language; any other name (a lane that is not a role) as written."""
+    names = {"caseworker": _("Caseworker"), "supervisor": _("Supervisor"), "coordinator": _("Coordinator"),
+             "council_member": _("Council member"), "partner": _("Partner body"), "designer": _("Process designer"),
+             "admin": _("Administrator"), "referrer": _("Referrer")}
+    return names.get(code, code)
+
+
+def field_errors(invalid: FormInvalid) -> dict[str, list[str]]:
+    """The sentences to show beside each field of a refused form, by the field's path."""
+    errors: dict[str, list[str]] = {}
+    for error in invalid.errors:
+        errors.setdefault(error.field, []).append(field_message(error))
+    return errors
+
+
 def field_message(error: FieldError) -> str:
     """The sentence shown beside a form field for one validation failure."""
     p = error.params

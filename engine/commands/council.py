@@ -85,9 +85,8 @@ def schedule_meeting(session: Session, clock: Clock, actor: UserRecord, data: di
                                        municipality_id=actor.municipality_id, council_id=council_id, title=title,
                                        held_on=values["held_on"], kind=values["kind"], created_at=clock())
         session.add(meeting)
-        via: dict[str, Any] = {"via": "cli", "operator": operator} if operator is not None else {"via": "web"}
         audit.record(session, clock, actor, "council.meeting_scheduled", meeting=meeting.id, council=council_id,
-                     held_on=values["held_on"].isoformat(), kind=values["kind"], **via)
+                     held_on=values["held_on"].isoformat(), kind=values["kind"], **_via(operator))
     return meeting
 
 
@@ -116,10 +115,14 @@ def record_minutes(session: Session, clock: Clock, actor: UserRecord, meeting_id
             row.present = body_id in present
         meeting.minutes = text or None
         meeting.minutes_recorded_at, meeting.minutes_recorded_by_id = clock(), actor.id
-        via: dict[str, Any] = {"via": "cli", "operator": operator} if operator is not None else {"via": "web"}
         audit.record(session, clock, actor, "council.minutes_recorded", meeting=meeting.id,
-                     municipality=meeting.municipality_id, present=sorted(present), length=len(text), **via)
+                     municipality=meeting.municipality_id, present=sorted(present), length=len(text), **_via(operator))
     return meeting
+
+
+def _via(operator: str | None) -> dict[str, Any]:
+    """How a council command arrived, for its audit row: the page, or the command line and its OS account."""
+    return {"via": "cli", "operator": operator} if operator is not None else {"via": "web"}
 
 
 def invited_bodies(session: Session, meeting: CouncilMeetingRecord) -> list[tuple[OrganisationRecord, bool | None]]:
@@ -355,10 +358,9 @@ def set_attendees(session: Session, clock: Clock, actor: UserRecord, meeting_id:
         for item in items:
             for body_id in sorted(attending_bodies(session, item.id, meeting.id) - reaching[item.id]):
                 _disclose_papers(session, clock, actor, item, meeting, allowed[body_id])
-        via: dict[str, Any] = {"via": "cli", "operator": operator} if operator is not None else {"via": "web"}
         audit.record(session, clock, actor, "council.attendees_set", case_id=case_id, meeting=meeting.id,
                      municipality=meeting.municipality_id, before=before, bodies=sorted(ids),
-                     names=[b.name for b in chosen], **via)
+                     names=[b.name for b in chosen], **_via(operator))
     return chosen
 
 

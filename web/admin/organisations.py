@@ -9,17 +9,9 @@ from tsunagu.engine.errors import FormInvalid, InUse
 
 from ..context import clock, login_required
 from ..extensions import db
-from ..messages import field_message
+from ..messages import field_errors
 
 bp = Blueprint("admin_organisations", __name__)
-
-
-def field_errors(invalid: FormInvalid) -> dict[str, list[str]]:
-    """The sentences to show beside each field of a refused form."""
-    errors: dict[str, list[str]] = {}
-    for error in invalid.errors:
-        errors.setdefault(error.field, []).append(field_message(error))
-    return errors
 
 
 def _town() -> int:

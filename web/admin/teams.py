@@ -9,7 +9,7 @@ from tsunagu.engine.errors import FormInvalid
 
 from ..context import clock, login_required
 from ..extensions import db
-from .organisations import field_errors
+from ..messages import field_errors
 
 bp = Blueprint("admin_teams", __name__)
 
