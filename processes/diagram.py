@@ -11,7 +11,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from lxml import etree
 
@@ -19,9 +19,6 @@ from tsunagu.engine.errors import NotFound
 
 from .bpmn_reading import (
     BPMN,
-    BPMNDI,
-    DC,
-    DI,
     EVENTS,
     FLOW_NODES,
     GATEWAYS,
@@ -32,10 +29,10 @@ from .bpmn_reading import (
 )
 from .bpmn_reading import bpmn_roots as _bpmn_roots
 from .bpmn_reading import clean as _clean
-from .bpmn_reading import lane_names as _lanes
 from .bpmn_reading import local_name as _local
 from .bpmn_reading import text_of as _text
 from .bpmn_reading import walk as _walk
+from .diagram_layout import Box, Edge, Layout, Shape, auto_layout, bounds_of, di_layout, plane_of
 
 __all__ = ["AUTO_LAYOUT_NOTE", "FLOW_NODES", "SETTINGS_KINDS", "ElementSettings", "Mark", "element_settings",
            "render_svg"]
@@ -57,215 +54,8 @@ class Mark:
     count_href: str | None = None
 
 
-@dataclass
-class _Box:
-    x: float
-    y: float
-    w: float
-    h: float
-
-
-@dataclass
-class _Shape:
-    id: str
-    kind: str
-    el: etree._Element | None
-    box: _Box
-    label: _Box | None = None
-    expanded: bool = False
-
-
-@dataclass
-class _Edge:
-    id: str
-    kind: str
-    el: etree._Element | None
-    points: list[tuple[float, float]]
-    label: _Box | None = None
-
-
-@dataclass
-class _Layout:
-    shapes: list[_Shape] = field(default_factory=list)
-    edges: list[_Edge] = field(default_factory=list)
-    automatic: bool = False
-
-
-
 def _esc(text: str | None) -> str:
     return html.escape(_clean(text), quote=True)
-
-
-
-def _bounds(el: etree._Element | None) -> _Box | None:
-    if el is None:
-        return None
-    b = el.find(f"{{{DC}}}Bounds")
-    if b is None:
-        return None
-    try:
-        box = _Box(*(float(b.get(k, "0")) for k in ("x", "y", "width", "height")))
-    except ValueError:
-        return None
-    return box if all(math.isfinite(v) for v in (box.x, box.y, box.w, box.h)) else None
-
-
-def _plane(root: etree._Element, process_id: str, node_ids: set[str]) -> etree._Element | None:
-    participants = {p.get("id") for p in root.iter(f"{{{BPMN}}}participant") if p.get("processRef") == process_id}
-    collaborations = {c.get("id") for c in root.iter(f"{{{BPMN}}}collaboration")
-                      if any(p.get("id") in participants for p in c.iter(f"{{{BPMN}}}participant"))}
-    planes = list(root.iter(f"{{{BPMNDI}}}BPMNPlane"))
-    for plane in planes:
-        if plane.get("bpmnElement") == process_id or plane.get("bpmnElement") in collaborations:
-            return plane
-    for plane in planes[:1]:
-        if any(s.get("bpmnElement") in node_ids for s in plane.iter(f"{{{BPMNDI}}}BPMNShape")):
-            return plane
-    return None
-
-
-def _di_layout(plane: etree._Element, by_id: dict[str, etree._Element]) -> _Layout:
-    layout = _Layout()
-    for di in plane:
-        ref = di.get("bpmnElement", "")
-        el = by_id.get(ref)
-        kind = _local(el) if el is not None else ""
-        if _local(di) == "BPMNShape":
-            box = _bounds(di)
-            if box is not None and el is not None:
-                label = _bounds(di.find(f"{{{BPMNDI}}}BPMNLabel"))
-                layout.shapes.append(_Shape(ref, kind, el, box, label, di.get("isExpanded") == "true"))
-        elif _local(di) == "BPMNEdge" and el is not None:
-            points = []
-            for wp in di.iterchildren(f"{{{DI}}}waypoint"):
-                try:
-                    points.append((float(wp.get("x", "")), float(wp.get("y", ""))))
-                except ValueError:
-                    continue
-            points = [p for p in points if math.isfinite(p[0]) and math.isfinite(p[1])]
-            if len(points) >= 2:
-                layout.edges.append(_Edge(ref, kind, el, points, _bounds(di.find(f"{{{BPMNDI}}}BPMNLabel"))))
-    return layout
-
-
-_SIZES = {"task": (100.0, 80.0), "event": (36.0, 36.0), "gateway": (50.0, 50.0)}
-_COLUMN, _ROW, _HEADER = 160.0, 120.0, 40.0
-
-
-def _size(kind: str) -> tuple[float, float]:
-    return _SIZES["event" if kind in EVENTS else "gateway" if kind in GATEWAYS else "task"]
-
-
-def _layers(nodes: list[str], edges: list[tuple[str, str]], starts: list[str]) -> dict[str, int]:
-    """Longest path from the start events, after dropping the edges that close a cycle."""
-    out: dict[str, list[str]] = {n: [] for n in nodes}
-    for a, b in edges:
-        out[a].append(b)
-    state: dict[str, int] = {}
-    forward: list[tuple[str, str]] = []
-    for root in starts + nodes:
-        if root in state:
-            continue
-        state[root] = 1
-        stack = [(root, iter(out[root]))]
-        while stack:
-            node, children = stack[-1]
-            child = next(children, None)
-            if child is None:
-                state[node] = 2
-                stack.pop()
-            elif state.get(child) == 1:
-                continue  # back edge: a loop in the process
-            else:
-                forward.append((node, child))
-                if child not in state:
-                    state[child] = 1
-                    stack.append((child, iter(out[child])))
-    indegree = {n: 0 for n in nodes}
-    succ: dict[str, list[str]] = {n: [] for n in nodes}
-    for a, b in set(forward):
-        succ[a].append(b)
-        indegree[b] += 1
-    layer = {n: 0 for n in nodes}
-    queue = [n for n in nodes if indegree[n] == 0]
-    while queue:
-        node = queue.pop()
-        for child in succ[node]:
-            layer[child] = max(layer[child], layer[node] + 1)
-            indegree[child] -= 1
-            if indegree[child] == 0:
-                queue.append(child)
-    return layer
-
-
-def _auto_layout(process: etree._Element) -> tuple[_Layout, list[tuple[str, _Box]]]:
-    """A left-to-right layered layout by longest path, one row band per lane."""
-    lanes = _lanes(process)
-    elements = [(el, lane) for el, lane in _walk(process, lanes, None) if el.get("id")]
-    nodes = [el for el, _ in elements if _local(el) in FLOW_NODES]
-    ids = [el.get("id", "") for el in nodes]
-    known = set(ids)
-    flows = [el for el, _ in elements if _local(el) == "sequenceFlow"
-             and el.get("sourceRef") in known and el.get("targetRef") in known]
-    links = [(f.get("sourceRef", ""), f.get("targetRef", "")) for f in flows]
-    for el in nodes:  # a subprocess leads into its contents, a task into its boundary events
-        parent = el.getparent()
-        if _local(el) == "startEvent" and parent is not None and _local(parent) in SUBPROCESSES:
-            links.append((parent.get("id", ""), el.get("id", "")))
-        if _local(el) == "boundaryEvent" and el.get("attachedToRef") in known:
-            links.append((el.get("attachedToRef", ""), el.get("id", "")))
-    starts = [i for el, i in zip(nodes, ids, strict=True) if _local(el) == "startEvent"]
-    layer = _layers(ids, links, starts)
-    lane_of = {el.get("id", ""): lane for el, lane in elements}
-    lane_names = list(dict.fromkeys(_clean(lane.get("name") or lane.get("id"))
-                                    for lane in process.iter(f"{{{BPMN}}}lane")))
-    rows = lane_names + ([""] if any(lane_of.get(i) is None for i in ids) or not lane_names else [])
-    slots: dict[tuple[str, int], int] = {}
-    placed: list[tuple[str, str, int, int]] = []
-    attached = {i: el.get("attachedToRef", "") for el, i in zip(nodes, ids, strict=True)
-                if _local(el) == "boundaryEvent" and el.get("attachedToRef") in known}
-    for node_id in ids:
-        if node_id in attached:
-            continue  # drawn on its task's border, below
-        row = lane_of.get(node_id) or ""
-        key = (row if row in rows else "", layer[node_id])
-        slots[key] = slots.get(key, 0) + 1
-        placed.append((node_id, key[0], layer[node_id], slots[key] - 1))
-    depth = {row: max([n for (r, _), n in slots.items() if r == row] or [1]) for row in rows}
-    top, bands = 30.0, []
-    row_top = {}
-    width = _HEADER + _COLUMN * (max(layer.values(), default=0) + 1) + 20
-    for row in rows:
-        row_top[row] = top
-        bands.append((row, _Box(0, top, width, depth[row] * _ROW)))
-        top += depth[row] * _ROW
-    layout = _Layout(automatic=True)
-    by_id = {el.get("id", ""): el for el in nodes}
-    for node_id, row, col, slot in placed:
-        w, h = _size(_local(by_id[node_id]))
-        cx, cy = _HEADER + col * _COLUMN + _COLUMN / 2, row_top[row] + slot * _ROW + _ROW / 2
-        box = _Box(cx - w / 2, cy - h / 2, w, h)
-        layout.shapes.append(_Shape(node_id, _local(by_id[node_id]), by_id[node_id], box))
-    boxes = {s.id: s.box for s in layout.shapes}
-    on_host: dict[str, int] = {}
-    for node_id, host in attached.items():
-        hb, n = boxes[host], on_host.get(host, 0)
-        on_host[host] = n + 1
-        box = _Box(hb.x + hb.w - 30 - 40 * n, hb.y + hb.h - 18, 36, 36)
-        layout.shapes.append(_Shape(node_id, "boundaryEvent", by_id[node_id], box))
-        boxes[node_id] = box
-    for f in flows:
-        a, b = boxes[f.get("sourceRef", "")], boxes[f.get("targetRef", "")]
-        if b.x > a.x + a.w:
-            sx, sy, tx, ty = a.x + a.w, a.y + a.h / 2, b.x, b.y + b.h / 2
-            mid = (sx + tx) / 2 if abs(sy - ty) > 1 else sx
-            points = [(sx, sy), (mid, sy), (mid, ty), (tx, ty)]
-        else:  # a loop back: under both shapes
-            low = max(a.y + a.h, b.y + b.h) + 18
-            ax, bx = a.x + a.w / 2, b.x + b.w / 2
-            points = [(ax, a.y + a.h), (ax, low), (bx, low), (bx, b.y + b.h)]
-        layout.edges.append(_Edge(f.get("id", ""), "sequenceFlow", f, points))
-    return layout, bands
 
 
 # ---------------------------------------------------------------- text
@@ -449,7 +239,7 @@ def _defs(p: str) -> str:
     )
 
 
-def _node_body(s: _Shape) -> tuple[str, list[str]]:
+def _node_body(s: Shape) -> tuple[str, list[str]]:
     """The drawing of one flow node, and extra classes for its group."""
     b, el, kind = s.box, s.el, s.kind
     cx, cy = b.x + b.w / 2, b.y + b.h / 2
@@ -510,7 +300,7 @@ def _node_body(s: _Shape) -> tuple[str, list[str]]:
     return "".join(parts), extra
 
 
-def _external_label(name: str | None, s: _Shape) -> str:
+def _external_label(name: str | None, s: Shape) -> str:
     if not name:
         return ""
     if s.label is not None:
@@ -522,7 +312,7 @@ def _external_label(name: str | None, s: _Shape) -> str:
     return _label(name, b.x + b.w / 2, b.y + b.h + 4, 100, max_lines=5)
 
 
-def _other_body(s: _Shape, lane_label: Callable[[str], str] | None) -> str | None:
+def _other_body(s: Shape, lane_label: Callable[[str], str] | None) -> str | None:
     """Pools, lanes, annotations and data: drawn, but not clickable settings."""
     b, el, kind = s.box, s.el, s.kind
     name = _clean(el.get("name")) if el is not None else ""
@@ -558,7 +348,7 @@ def _other_body(s: _Shape, lane_label: Callable[[str], str] | None) -> str | Non
     return None
 
 
-def _edge_body(e: _Edge, p: str, by_id: dict[str, etree._Element]) -> str:
+def _edge_body(e: Edge, p: str, by_id: dict[str, etree._Element]) -> str:
     d = "M" + " L".join(f"{x:.1f} {y:.1f}" for x, y in e.points)
     el = e.el
     if e.kind == "messageFlow":
@@ -603,7 +393,7 @@ def _title(s_id: str, el: etree._Element | None, mark: Mark | None) -> str:
     return "<title>" + _esc("\n".join(lines)) + "</title>"
 
 
-def _overlays(box: _Box, mark: Mark) -> tuple[str, str]:
+def _overlays(box: Box, mark: Mark) -> tuple[str, str]:
     """The "!" flag drawn with the element, and the count badge drawn above everything (outside its link)."""
     flag = ""
     if mark.problems or mark.warnings:
@@ -624,21 +414,6 @@ def _overlays(box: _Box, mark: Mark) -> tuple[str, str]:
     return flag, badge
 
 
-def _bounds_of(layout: _Layout, extra: list[_Box]) -> tuple[float, float, float, float]:
-    xs: list[float] = []
-    ys: list[float] = []
-    for box in [s.box for s in layout.shapes] + [s.label for s in layout.shapes if s.label] + extra + [
-            e.label for e in layout.edges if e.label]:
-        xs += [box.x, box.x + box.w]
-        ys += [box.y, box.y + box.h]
-    for e in layout.edges:
-        xs += [x for x, _ in e.points]
-        ys += [y for _, y in e.points]
-    if not xs:
-        return 0, 0, 200, 100
-    return min(xs), min(ys), max(xs), max(ys)
-
-
 def render_svg(files: dict[str, str], process_id: str, *, marks: dict[str, Mark] | None = None,
                element_href: Callable[[str], str] | None = None, title: str | None = None,
                auto_layout_note: str = AUTO_LAYOUT_NOTE, lane_label: Callable[[str], str] | None = None) -> str:
@@ -648,11 +423,11 @@ def render_svg(files: dict[str, str], process_id: str, *, marks: dict[str, Mark]
     by_id = {el.get("id", ""): el for el in root.iter() if isinstance(el.tag, str)
              and el.tag.startswith(f"{{{BPMN}}}") and el.get("id")}
     node_ids = {el.get("id", "") for el, _ in _walk(process, {}, None)}
-    plane = _plane(root, process_id, node_ids)
-    layout = _di_layout(plane, by_id) if plane is not None else _Layout()
-    bands: list[tuple[str, _Box]] = []
+    plane = plane_of(root, process_id, node_ids)
+    layout = di_layout(plane, by_id) if plane is not None else Layout()
+    bands: list[tuple[str, Box]] = []
     if not any(s.id in node_ids for s in layout.shapes):
-        layout, bands = _auto_layout(process)
+        layout, bands = auto_layout(process)
     prefix = "d-" + re.sub(r"[^A-Za-z0-9_-]", "_", process_id)[:60]
     heat_max = max((m.waiting for m in marks.values()), default=0)
 
@@ -663,10 +438,10 @@ def render_svg(files: dict[str, str], process_id: str, *, marks: dict[str, Mark]
     boundary: list[str] = []
     badges: list[str] = []
     for i, (row, box) in enumerate(bands):
-        lane = _Shape(f"auto-lane-{i}", "lane", etree.Element(f"{{{BPMN}}}lane", name=row) if row else None, box)
+        lane = Shape(f"auto-lane-{i}", "lane", etree.Element(f"{{{BPMN}}}lane", name=row) if row else None, box)
         back.append(_other_body(lane, lane_label) or "")
 
-    def wrap(s_id: str, kind: str, el: etree._Element | None, box: _Box, body: str, extra: list[str]) -> str:
+    def wrap(s_id: str, kind: str, el: etree._Element | None, box: Box, body: str, extra: list[str]) -> str:
         mark = marks.get(s_id)
         classes = ["el", kind, *extra]
         flag = badge = ""
@@ -697,13 +472,13 @@ def render_svg(files: dict[str, str], process_id: str, *, marks: dict[str, Mark]
                 (back if s.kind in ("participant", "lane") else edges).append(other)
     for e in layout.edges:
         body = _edge_body(e, prefix, by_id)
-        box = _Box(*e.points[0], 0, 0)
+        box = Box(*e.points[0], 0, 0)
         if e.kind == "sequenceFlow":
             edges.append(wrap(e.id, e.kind, e.el, box, body, []))
         else:
             edges.append(f'<g class="{_esc(e.kind)}">{body}</g>')
 
-    x0, y0, x1, y1 = _bounds_of(layout, [box for _, box in bands])
+    x0, y0, x1, y1 = bounds_of(layout, [box for _, box in bands])
     x0, y0, x1, y1 = x0 - 20, y0 - (40 if layout.automatic else 20), x1 + 20, y1 + 20
     width, height = x1 - x0, y1 - y0
     heading = title or _clean(process.get("name")) or process_id

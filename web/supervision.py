@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from tsunagu.engine.commands import supervision
+from tsunagu.engine.commands import handover, supervision
 from tsunagu.engine.errors import FieldError, FormInvalid, TsunaguError
 
 from .context import clock, login_required
@@ -43,8 +43,8 @@ def _refusal(error: TsunaguError):
     return page, status
 
 
-for _refused in (supervision.SupervisorOnly, supervision.NotInTeam, supervision.TaskNotClaimed,
-                 supervision.TaskAlreadyClaimed):
+for _refused in (supervision.SupervisorOnly, handover.NotInTeam, handover.TaskNotClaimed,
+                 handover.TaskAlreadyClaimed):
     bp.register_error_handler(_refused, _refusal)
 
 
@@ -111,10 +111,10 @@ def task(task_id: int):
 
 
 def _render_task(task_id: int, form=None, errors=None, action=None):
-    found, people = supervision.handover_view(db.session, clock(), g.user, task_id)
+    found, people = handover.handover_view(db.session, clock(), g.user, task_id)
     return render_template("supervision_task.html", task=found, people=people, form=form or {},
                            errors=errors or {}, action=action,
-                           take_over=supervision.can_take_over(db.session, g.user, found, clock()))
+                           take_over=handover.can_take_over(db.session, g.user, found, clock()))
 
 
 def _handed_on(task_id: int, action: str, command, done: str):
@@ -131,7 +131,7 @@ def _handed_on(task_id: int, action: str, command, done: str):
 @login_required
 def reassign(task_id: int):
     form = request.form
-    return _handed_on(task_id, "reassign", lambda: supervision.reassign_task(
+    return _handed_on(task_id, "reassign", lambda: handover.reassign_task(
         db.session, clock(), g.user, task_id, form.get("assignee"), form.get("reason")),
         _("“%(name)s” (case %(case)s) was handed on."))
 
@@ -140,7 +140,7 @@ def reassign(task_id: int):
 @login_required
 def assign(task_id: int):
     form = request.form
-    return _handed_on(task_id, "assign", lambda: supervision.assign_task(
+    return _handed_on(task_id, "assign", lambda: handover.assign_task(
         db.session, clock(), g.user, task_id, form.get("assignee"), form.get("reason")),
         _("“%(name)s” (case %(case)s) was assigned."))
 
@@ -148,7 +148,7 @@ def assign(task_id: int):
 @bp.route("/supervision/tasks/<int:task_id>/unclaim", methods=["POST"])
 @login_required
 def unclaim(task_id: int):
-    return _handed_on(task_id, "unclaim", lambda: supervision.unclaim_task(
+    return _handed_on(task_id, "unclaim", lambda: handover.unclaim_task(
         db.session, clock(), g.user, task_id, request.form.get("reason")),
         _("“%(name)s” (case %(case)s) is open to everyone of its role again."))
 
@@ -157,7 +157,7 @@ def unclaim(task_id: int):
 @login_required
 def due(task_id: int):
     form = request.form
-    return _handed_on(task_id, "due", lambda: supervision.change_due_date(
+    return _handed_on(task_id, "due", lambda: handover.change_due_date(
         db.session, clock(), g.user, task_id, form.get("due_on"), form.get("reason")),
         _("The due date of “%(name)s” (case %(case)s) was changed."))
 
@@ -167,7 +167,7 @@ def due(task_id: int):
 def take_over(task_id: int):
     """From the task page: the supervisor takes the task and goes on working it there."""
     try:
-        task = supervision.take_over_task(db.session, clock(), g.user, task_id, request.form.get("reason"))
+        task = handover.take_over_task(db.session, clock(), g.user, task_id, request.form.get("reason"))
     except FormInvalid as invalid:
         db.session.rollback()
         flash(" ".join(m for ms in _errors(invalid).values() for m in ms), "error")
@@ -180,7 +180,7 @@ def take_over(task_id: int):
 @login_required
 def ask(task_id: int):
     """From the task page: ask whoever holds the task to hand it over."""
-    task = supervision.ask_to_take_over(db.session, clock(), g.user, task_id)
+    task = handover.ask_to_take_over(db.session, clock(), g.user, task_id)
     flash(_("%(user)s was asked to hand over “%(name)s”.", user=task.assignee.display_name if task.assignee else "—",
             name=task.name), "info")
     return redirect(url_for("tasks.show", task_id=task.id))

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 
 from tsunagu.engine.clock import local
-from tsunagu.engine.commands import cases, drafts, queries, supervision
+from tsunagu.engine.commands import cases, drafts, handover, queries
 from tsunagu.engine.errors import FormInvalid
 from tsunagu.engine.models import CaseRecord, CaseStatus, TaskRecord, TaskStatus
 from tsunagu.engine.runtime.instructions import instructions_of, render_instructions
@@ -17,7 +17,7 @@ from tsunagu.engine.runtime.workflow import SignalNotOffered, human_task_details
 from .context import clock, login_required, settings, signed_out
 from .extensions import db
 from .formschema import build_fields, draft_values, parse_submission, source_names
-from .messages import field_message
+from .messages import field_errors
 
 bp = Blueprint("tasks", __name__)
 
@@ -70,7 +70,7 @@ def show(task_id: int):
 def _held_by_other(task: TaskRecord) -> dict:
     held = task.status == TaskStatus.OPEN and task.assignee_id not in (None, g.user.id)
     return {"held_by_other": held,
-            "can_take_over": held and supervision.can_take_over(db.session, g.user, task, clock())}
+            "can_take_over": held and handover.can_take_over(db.session, g.user, task, clock())}
 
 
 @bp.route("/tasks/<int:task_id>/signal", methods=["POST"])
@@ -121,9 +121,7 @@ def complete(task_id: int):
     try:
         case = cases.complete_task(db.session, clock(), g.user, task_id, data)
     except FormInvalid as invalid:
-        errors: dict[str, list[str]] = {}
-        for error in invalid.errors:
-            errors.setdefault(error.field, []).append(field_message(error))
+        errors = field_errors(invalid)
         flash(_("The form has errors. Please check the highlighted fields."), "error")
         fields = build_fields(schema, ui_schema, values=data, errors=errors, sources=_sources(task, ui_schema))
         instructions, signals = _guidance(task)

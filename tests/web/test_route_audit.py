@@ -30,12 +30,12 @@ AUDITED_BY_COMMAND = {
     "inbox.unclaim": "cases.unclaim_task -> task.unclaimed",
     "council.decide": "council.record_decision -> council.decided",
     "council.minutes": "council.record_minutes -> council.minutes_recorded",
-    "supervision.reassign": "supervision.reassign_task -> task.reassigned",
-    "supervision.assign": "supervision.assign_task -> task.assigned",
-    "supervision.unclaim": "supervision.unclaim_task -> task.unclaimed",
-    "supervision.due": "supervision.change_due_date -> task.due_changed",
-    "supervision.take_over": "supervision.take_over_task -> task.taken_over",
-    "supervision.ask": "supervision.ask_to_take_over -> task.takeover_asked",
+    "supervision.reassign": "handover.reassign_task -> task.reassigned",
+    "supervision.assign": "handover.assign_task -> task.assigned",
+    "supervision.unclaim": "handover.unclaim_task -> task.unclaimed",
+    "supervision.due": "handover.change_due_date -> task.due_changed",
+    "supervision.take_over": "handover.take_over_task -> task.taken_over",
+    "supervision.ask": "handover.ask_to_take_over -> task.takeover_asked",
 }
 
 
