@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Date,
     DateTime,
     Enum,
     ForeignKey,
@@ -238,7 +239,11 @@ class ProcessDraftRecord(Base):
 class CaseRecord(Base):
     __tablename__ = "cases"
     __table_args__ = (Index("ix_cases_municipality_status", "municipality_id", "status"),
-                      Index("ix_cases_municipality_updated", "municipality_id", "updated_at"))
+                      Index("ix_cases_municipality_updated", "municipality_id", "updated_at"),
+                      # The ledger's sort keys and the reports' months (engine.commands.ledger, .reports).
+                      Index("ix_cases_municipality_status_review", "municipality_id", "status", "next_review_on"),
+                      Index("ix_cases_municipality_status_contact", "municipality_id", "status", "last_contact_at"),
+                      Index("ix_cases_municipality_opened", "municipality_id", "opened_on"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str | None] = mapped_column(String(32), unique=True)
@@ -266,6 +271,17 @@ class CaseRecord(Base):
     # from this moment sharing rests on the council basis alone, with the person's wishes on record.
     secrecy_since: Mapped[datetime | None]
     secrecy_wishes: Mapped[str | None] = mapped_column(Text)
+    # Facts lists sort and count by, kept on the case as they change so that no list reads a workflow
+    # or searches a case's history: how the consultation came in and on which day (the intake),
+    # the council's latest decision with its risk and next review, the person's latest contact.
+    channel: Mapped[str | None] = mapped_column(String(16))
+    opened_on: Mapped[date | None] = mapped_column(Date)
+    # No foreign key: the decision is inserted in the flush that updates the case, and a key each way
+    # between the two tables would make that a cycle; only council.record_decision writes it.
+    latest_decision_id: Mapped[int | None]
+    risk: Mapped[str | None] = mapped_column(String(16))  # the triage's level until the council decides one
+    next_review_on: Mapped[date | None] = mapped_column(Date)
+    last_contact_at: Mapped[datetime | None]
 
     process_version: Mapped[ProcessVersionRecord] = relationship(lazy="joined")
     created_by: Mapped[UserRecord] = relationship(foreign_keys=[created_by_id])
@@ -290,6 +306,8 @@ class TaskRecord(Base):
         Index("ix_tasks_status_element", "status", "element_id", "case_id"),
         # A team's work (the supervisor's dashboard).
         Index("ix_tasks_municipality_status_assignee", "municipality_id", "status", "assignee_id"),
+        # Work of one kind (reviews, tablings) whatever the element is called in a municipality's model.
+        Index("ix_tasks_status_kind_due", "status", "kind", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -302,6 +320,9 @@ class TaskRecord(Base):
     # A partner task is offered only to the member body the process names (e.g. an action's owner).
     candidate_body_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     subject_id: Mapped[int | None]  # the support action a task is about, if any
+    # What the task is for, whatever its element is called: the element's `kind` property, else the
+    # case-file writer its `record` property names (engine.runtime.kinds).
+    kind: Mapped[str | None] = mapped_column(String(32))
     form_file: Mapped[str | None] = mapped_column(String(300))
     ui_file: Mapped[str | None] = mapped_column(String(300))
     status: Mapped[TaskStatus] = mapped_column(_enum(TaskStatus))

@@ -28,6 +28,7 @@ from tsunagu.engine.errors import DefinitionInvalid, DefinitionProblem
 from tsunagu.engine.roles import ROLE_CODES
 from tsunagu.engine.runtime import forms
 from tsunagu.engine.runtime.forms import DATE_KEYWORD_VALUES, DATE_KEYWORDS
+from tsunagu.engine.runtime.kinds import KIND_PROPERTY, KINDS
 from tsunagu.engine.runtime.roles_map import LANE_MAPPING_FILE, RoleMap, candidate_role, read_lane_roles, task_role
 from tsunagu.engine.runtime.workflow import serialize_specs
 
@@ -383,6 +384,10 @@ def _check_user_task(spec: Any, files: dict[str, str], source: str) -> list[Defi
     if record and record not in WRITERS:
         problems.append(DefinitionProblem(source, element, "record_unknown",
                                           f"record '{record}' is not a case-file writer ({', '.join(sorted(WRITERS))})"))
+    kind = props.get(KIND_PROPERTY)
+    if kind and kind not in KINDS and kind not in WRITERS:
+        problems.append(DefinitionProblem(source, element, "kind_unknown",
+                                          f"kind '{kind}' is not a task kind ({', '.join(sorted(KINDS))})"))
     for prop in DURATION_PROPERTIES:
         if props.get(prop):
             try:

@@ -15,6 +15,7 @@ from ..clock import Clock
 from ..db import reserve_id
 from ..errors import FieldError, FormInvalid, InvalidState
 from ..models import CaseRecord, ProcessVersionRecord, TaskRecord, UserRecord
+from ..runtime.forms import today_in_japan
 from .governance import council_of
 from .names import search_key
 from .sharing import (
@@ -105,6 +106,8 @@ def record_intake(ctx: RecordContext, data: Data) -> Data:
         ctx.session.add(person)
         case.person_id = person.id
     flags = _flags(data)
+    case.channel = str(data["channel"])[:16] if data.get("channel") else None
+    case.opened_on = _date(data.get("consultation_date")) or today_in_japan(ctx.clock())
     return {
         "person_id": case.person_id,
         "special_care": flags,
@@ -112,6 +115,13 @@ def record_intake(ctx: RecordContext, data: Data) -> Data:
         "immediate_danger": bool(data.get("immediate_danger")),
         "existing_scheme": data.get("existing_scheme", "none"),
     }
+
+
+def _date(value: object) -> date | None:
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 # Instruments and their versions: the national survey's wording (内閣府 孤独・孤立の実態把握に関する全国調査).

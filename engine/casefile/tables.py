@@ -211,6 +211,9 @@ class AgendaItemRecord(Base):
     meeting_id: Mapped[int] = mapped_column(ForeignKey("council_meetings.id"), index=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     basis: Mapped[str] = mapped_column(String(32))  # consent, council_art16
+    # 'tabling': the caseworker tabled the case (its process waits for the decision); 'review': the
+    # coordinating body put a case due for review on a meeting's agenda (engine.commands.agenda).
+    purpose: Mapped[str] = mapped_column(String(16), default="tabling", server_default="tabling")
     note: Mapped[str | None] = mapped_column(Text)
     tabled_at: Mapped[datetime]
     decision_id: Mapped[int | None] = mapped_column(ForeignKey("council_decisions.id"))

@@ -168,16 +168,6 @@ def parse_filters(args: Mapping[str, str]) -> tuple[CaseFilters, dict[str, str]]
     ), errors
 
 
-def _latest_decision() -> Any:
-    """The case's latest council decision (by id), as an alias correlated to CaseRecord."""
-    return aliased(CouncilDecisionRecord)
-
-
-def _is_latest(decision: Any) -> ColumnElement[bool]:
-    newer = aliased(CouncilDecisionRecord)
-    return ~exists().where(newer.case_id == decision.case_id, newer.id > decision.id)
-
-
 def visible_cases(session: Session, user: UserRecord, now: datetime, *, exportable: bool = False
                   ) -> ColumnElement[bool]:
     """The cases the user may see in a list now, as one SQL condition on CaseRecord; with `exportable`,
@@ -259,8 +249,8 @@ def _body_clauses(user: UserRecord) -> list[ColumnElement[bool]]:
     """The lead body of the latest decision, and a body with an open support action whose sharing basis
     still holds (policy._open_action and _sharing_still_valid)."""
     body = user.organisation_id
-    decision = _latest_decision()
-    lead = exists().where(decision.case_id == CaseRecord.id, decision.lead_body_id == body, _is_latest(decision))
+    decision = aliased(CouncilDecisionRecord)  # the page query joins the table itself for the lead body's name
+    lead = exists().where(decision.id == CaseRecord.latest_decision_id, decision.lead_body_id == body)
     latest = aliased(DisclosureRecord)
     later = aliased(DisclosureRecord)
     ended = exists().where(
@@ -300,14 +290,12 @@ def _filtered(user: UserRecord, filters: CaseFilters, now: datetime) -> list[Col
             select(ProcessVersionRecord.id).where(ProcessVersionRecord.process_id == filters.process)))
     if filters.element:
         conditions.append(exists().where(open_task, TaskRecord.element_id == filters.element))
-    if filters.lead_body_id is not None or filters.risk is not None:
-        decision = _latest_decision()
-        on = [decision.case_id == CaseRecord.id, _is_latest(decision)]
-        if filters.lead_body_id is not None:
-            on.append(decision.lead_body_id == filters.lead_body_id)
-        if filters.risk is not None:
-            on.append(decision.risk == filters.risk)
-        conditions.append(exists().where(*on))
+    if filters.lead_body_id is not None:
+        decision = aliased(CouncilDecisionRecord)
+        conditions.append(exists().where(decision.id == CaseRecord.latest_decision_id,
+                                         decision.lead_body_id == filters.lead_body_id))
+    if filters.risk is not None:
+        conditions.append(CaseRecord.risk == filters.risk)
     if filters.caseworker_id is not None:
         conditions.append(or_(
             exists().where(CaseStaffRecord.case_id == CaseRecord.id, CaseStaffRecord.user_id == filters.caseworker_id),
@@ -321,7 +309,6 @@ def _rows(session: Session, condition: ColumnElement[bool], filters: CaseFilters
           offset: int, limit: int) -> list[CaseRow]:
     """One page of rows in four statements: the cases with their latest decision, then their open tasks
     and staff for the page's ids."""
-    decision = _latest_decision()
     next_due = (select(func.min(TaskRecord.due_at)).where(
         TaskRecord.case_id == CaseRecord.id, TaskRecord.status == TaskStatus.OPEN).correlate(CaseRecord)
         .scalar_subquery())
@@ -333,9 +320,10 @@ def _rows(session: Session, condition: ColumnElement[bool], filters: CaseFilters
     order = orders[filters.sort]
     found = session.execute(
         select(CaseRecord.id, CaseRecord.reference, CaseRecord.title, CaseRecord.status, CaseRecord.updated_at,
-               OrganisationRecord.name, decision.risk, next_due)
-        .select_from(CaseRecord).outerjoin(decision, and_(decision.case_id == CaseRecord.id, _is_latest(decision)))
-        .outerjoin(OrganisationRecord, OrganisationRecord.id == decision.lead_body_id)
+               OrganisationRecord.name, CaseRecord.risk, next_due)
+        .select_from(CaseRecord)
+        .outerjoin(CouncilDecisionRecord, CouncilDecisionRecord.id == CaseRecord.latest_decision_id)
+        .outerjoin(OrganisationRecord, OrganisationRecord.id == CouncilDecisionRecord.lead_body_id)
         .where(condition).order_by(*order).offset(offset).limit(limit)).all()
     ids = [row[0] for row in found]
     stages: dict[int, list[str]] = {}

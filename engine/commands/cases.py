@@ -34,7 +34,8 @@ from ..models import (
 from ..ops.notifications import announce_assignment, announce_new_task
 from ..ops.tables import IncidentRecord
 from ..roles import ROLE_CODES
-from ..runtime.forms import validate_form, with_defaults
+from ..runtime.forms import today_in_japan, validate_form, with_defaults
+from ..runtime.kinds import CONTACT_KINDS, RECORD_PROPERTY, task_kind
 from ..runtime.roles_map import RoleMap, read_role_map, task_role
 from ..runtime.timers import engine_time, next_timer_at
 from ..runtime.workflow import (
@@ -58,7 +59,6 @@ from .versions import not_deployed
 
 # A user task may list the form fields its gateways need; only those enter workflow data.
 WORKFLOW_FIELDS_PROPERTY = "workflowFields"
-RECORD_PROPERTY = "record"
 CANDIDATE_BODY_PROPERTY = "candidateBody"
 
 
@@ -132,6 +132,8 @@ def complete_task(session: Session, clock: Clock, actor: UserRecord, task_id: in
             now = clock()  # the case row is flushed once, by record_step, so its version moves by one
             task.status, task.completed_at, task.completed_by_id = TaskStatus.COMPLETED, now, actor.id
             task.assignee_id = actor.id
+            if task.kind in CONTACT_KINDS:  # the ledger's "days since the last contact" counts from here
+                case.last_contact_at = now
             join_staff(session, case.id, actor, now)
             if task.form_file:  # a task without a form leaves no submission: its audit row says it was done
                 session.add(FormSubmissionRecord(case_id=case.id, task_id=task.id, form_id=task.form_file,
@@ -305,6 +307,7 @@ def record_step(session: Session, clock: Clock, actor: UserRecord | None, case: 
     else:
         case.error_element = case.error_message = case.error_line = None
         case.status = status_of(workflow)
+        _mirror_variables(case, workflow)
         if case.status == CaseStatus.COMPLETED:
             case.completed_at = clock()
             # A path that closes without the closure form (e.g. referral out) names its reason in data.
@@ -317,6 +320,26 @@ def record_step(session: Session, clock: Clock, actor: UserRecord | None, case: 
     _sync_tasks(session, clock, case, workflow)
     if failure is None:
         _deliver_to_other_cases(session, clock, actor, case, outbox, hops)
+
+
+# Process variables the case carries for lists to sort and count by: the triage's risk level (normal,
+# high, urgent, ...) until the council decides one (engine.commands.council.record_decision), and the
+# date of the next follow-up review, however the process computed it.
+RISK_VARIABLE = "risk_level"
+NEXT_REVIEW_VARIABLE = "next_review_at"
+
+
+def _mirror_variables(case: CaseRecord, workflow: BpmnWorkflow) -> None:
+    data = workflow.last_task.data if workflow.last_task is not None else {}
+    risk, next_review = data.get(RISK_VARIABLE), data.get(NEXT_REVIEW_VARIABLE)
+    if case.latest_decision_id is None and isinstance(risk, str) and risk:
+        case.risk = risk[:16]
+    if isinstance(next_review, str):
+        try:
+            moment = datetime.fromisoformat(next_review)
+        except ValueError:
+            return
+        case.next_review_on = today_in_japan(moment) if moment.tzinfo else moment.date()
 
 
 MAX_MESSAGE_HOPS = 10  # cases answering each other's messages stop here rather than loop for ever
@@ -381,7 +404,7 @@ def _sync_tasks(session: Session, clock: Clock, case: CaseRecord, workflow: Bpmn
             case_id=case.id, municipality_id=case.municipality_id, spiff_task_id=view.spiff_id,
             element_id=view.element_id, name=view.name, role=resolve_role(session, case, roles, view),
             candidate_body_id=view.data.get(body_variable) if body_variable else None,
-            subject_id=view.data.get("action_id"),
+            subject_id=view.data.get("action_id"), kind=task_kind(props),
             form_file=props.get("formJsonSchemaFilename"), ui_file=props.get("formUiSchemaFilename"),
             status=TaskStatus.OPEN, priority=int(props.get("priority", 0) or 0), created_at=now,
             due_at=parse_duration(props["dueIn"], now) if props.get("dueIn") else None,

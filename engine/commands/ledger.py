@@ -41,15 +41,11 @@ from ..clock import Clock
 from ..db import transaction
 from ..models import CaseRecord, CaseStatus, TaskRecord, TaskStatus, UserRecord
 from ..runtime.forms import today_in_japan
+from ..runtime.kinds import REVIEW, TABLING
 
 PAGE_SIZE = 200
 PLAN_SUMMARY_CHARS = 80
 MASKED = "（出力対象外）"
-TABLING_ELEMENT = "table_case"  # bpmn/kodoku_koritsu_case: 協議会への付議
-REVIEW_ELEMENTS = ("follow_up_review",)  # モニタリング・評価
-# A contact with the person: an attempt to reach them, a body's answer and work on an action, a review.
-CONTACT_ELEMENTS = ("contact_attempt", "action_response", "action_first_contact", "action_outcome",
-                    "review_assessment", "follow_up_review")
 RISKS = ("normal", "high", "urgent")
 BASES = ("consent", "council_art16")
 CHUNK = 500  # ids per IN list when an export reads actions of many cases
@@ -112,11 +108,6 @@ def _towns(councils: list[int]) -> Select[Any]:
     return select(CouncilMunicipalityRecord.municipality_id).where(CouncilMunicipalityRecord.council_id.in_(councils))
 
 
-def _latest_decision_id() -> Any:
-    return (select(CouncilDecisionRecord.id).where(CouncilDecisionRecord.case_id == CaseRecord.id)
-            .order_by(CouncilDecisionRecord.id.desc()).limit(1).correlate(CaseRecord).scalar_subquery())
-
-
 def _query(councils: list[int], filters: LedgerFilters, today: date) -> tuple[Select[Any], dict[str, Any]]:
     """The ledger's cases with their computed columns, filtered but neither sorted nor paged."""
     decision, lead = aliased(CouncilDecisionRecord), aliased(OrganisationRecord)
@@ -125,35 +116,32 @@ def _query(councils: list[int], filters: LedgerFilters, today: date) -> tuple[Se
               .where(AgendaItemRecord.case_id == CaseRecord.id, meetings_of_councils(councils))
               .correlate(CaseRecord).exists())
     waiting = exists().where(TaskRecord.case_id == CaseRecord.id, TaskRecord.status == TaskStatus.OPEN,
-                             TaskRecord.element_id == TABLING_ELEMENT)
+                             TaskRecord.kind == TABLING)
     basis = (select(AgendaItemRecord.basis).join(CouncilMeetingRecord, CouncilMeetingRecord.id == AgendaItemRecord.meeting_id)
              .where(AgendaItemRecord.case_id == CaseRecord.id, meetings_of_councils(councils))
              .order_by(AgendaItemRecord.id.desc()).limit(1).correlate(CaseRecord).scalar_subquery())
     last_review = (select(func.max(TaskRecord.completed_at)).where(
         TaskRecord.case_id == CaseRecord.id, TaskRecord.status == TaskStatus.COMPLETED,
-        TaskRecord.element_id.in_(REVIEW_ELEMENTS)).correlate(CaseRecord).scalar_subquery())
-    last_contact = (select(func.max(TaskRecord.completed_at)).where(
-        TaskRecord.case_id == CaseRecord.id, TaskRecord.status == TaskStatus.COMPLETED,
-        TaskRecord.element_id.in_(CONTACT_ELEMENTS)).correlate(CaseRecord).scalar_subquery())
+        TaskRecord.kind == REVIEW).correlate(CaseRecord).scalar_subquery())
     columns: dict[str, Any] = {"basis": basis.label("basis"), "last_review": last_review.label("last_review"),
-               "last_contact": last_contact.label("last_contact"), "waiting": waiting.label("waiting"),
-               "decision": decision, "lead": lead}
+               "waiting": waiting.label("waiting"), "decision": decision, "lead": lead}
     query: Select[Any] = (
         select(CaseRecord.id, CaseRecord.reference, CaseRecord.title, CaseRecord.status, CaseRecord.created_at,
-               columns["waiting"], lead.name.label("lead_body"), decision.risk, decision.plan,
-               decision.next_review_on, columns["basis"], columns["last_review"], columns["last_contact"])
+               columns["waiting"], lead.name.label("lead_body"), CaseRecord.risk, decision.plan,
+               CaseRecord.next_review_on, columns["basis"], columns["last_review"],
+               CaseRecord.last_contact_at.label("last_contact"))
         .select_from(CaseRecord)
-        # the case id first, so the latest decision is found through its index, not by a scan per case
-        .outerjoin(decision, (decision.case_id == CaseRecord.id) & (decision.id == _latest_decision_id()))
+        # the case keeps its latest decision's id (council.record_decision): one primary-key join
+        .outerjoin(decision, decision.id == CaseRecord.latest_decision_id)
         .outerjoin(lead, lead.id == decision.lead_body_id)
         .where(CaseRecord.municipality_id.in_(_towns(councils)), CaseRecord.status != CaseStatus.COMPLETED,
                tabled | waiting))
     if filters.lead_body_id is not None:
         query = query.where(decision.lead_body_id == filters.lead_body_id)
     if filters.risk is not None:
-        query = query.where(decision.risk == filters.risk)
+        query = query.where(CaseRecord.risk == filters.risk)
     if filters.overdue:
-        query = query.where(decision.next_review_on < today)
+        query = query.where(CaseRecord.next_review_on < today)
     if filters.basis is not None:
         query = query.where(basis == filters.basis)
     # Counted without the decision's joins unless a filter needs them: they change no case's presence.
@@ -161,19 +149,22 @@ def _query(councils: list[int], filters: LedgerFilters, today: date) -> tuple[Se
         CaseRecord.municipality_id.in_(_towns(councils)), CaseRecord.status != CaseStatus.COMPLETED, tabled | waiting)
     if filters.basis is not None:
         counted = counted.where(basis == filters.basis)
-    if filters.lead_body_id is not None or filters.risk is not None or filters.overdue:
+    if filters.risk is not None:
+        counted = counted.where(CaseRecord.risk == filters.risk)
+    if filters.overdue:
+        counted = counted.where(CaseRecord.next_review_on < today)
+    if filters.lead_body_id is not None:
         counted = select(func.count()).select_from(query.with_only_columns(CaseRecord.id).subquery())
     columns["count"] = counted
     return query, columns
 
 
 def _ordered(query: Select[Any], columns: dict[str, Any], sort: LedgerSort) -> Select[Any]:
-    decision = columns["decision"]
     if sort == LedgerSort.REFERENCE:
         return query.order_by(CaseRecord.reference, CaseRecord.id)
     if sort == LedgerSort.CONTACT:  # the oldest contact (or opening) first: the longest silence on top
-        return query.order_by(func.coalesce(columns["last_contact"], CaseRecord.created_at), CaseRecord.id)
-    return query.order_by(decision.next_review_on.is_(None), decision.next_review_on, CaseRecord.id)
+        return query.order_by(func.coalesce(CaseRecord.last_contact_at, CaseRecord.created_at), CaseRecord.id)
+    return query.order_by(CaseRecord.next_review_on.is_(None), CaseRecord.next_review_on, CaseRecord.id)
 
 
 def _actions(session: Session, case_ids: Sequence[int]) -> dict[int, list[LedgerAction]]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from .. import audit
@@ -21,11 +21,8 @@ from ..db import transaction
 from ..errors import Forbidden, NotFound
 from ..models import CaseRecord, CaseStatus, TaskRecord, TaskStatus, UserRecord
 from ..roles import Role
+from ..runtime.kinds import ESCALATION, REVIEW_KINDS
 
-# Review steps of the shipped 孤独・孤立 process (bpmn/kodoku_koritsu_case): what "overdue reviews" counts.
-REVIEW_ELEMENTS = ("review_assessment", "follow_up_review", "consent_renewal", "crisis_review")
-# Tasks a process opens because something ran late (their `notify` property is "escalation").
-ESCALATION_ELEMENTS = ("review_escalation", "action_reassign")
 DUE_SOON_DAYS = 7
 ROW_LIMIT = 200  # a list behind a number shows at most this many tasks, most at risk first
 
@@ -52,6 +49,11 @@ class TaskRow:
     due_at: datetime | None
     priority: int
     overdue: bool
+    risk: str | None = None  # the case's: its council decision's, else the triage's
+
+
+# Cases most at risk first: urgent (緊急), high (高), then the rest.
+RISK_RANK = case((CaseRecord.risk == "urgent", 0), (CaseRecord.risk == "high", 1), else_=2)
 
 
 @dataclass(frozen=True)
@@ -108,14 +110,16 @@ def team_names(session: Session, user: UserRecord) -> list[str]:
                                 .order_by(TeamRecord.name)))
 
 
-def _team_cases(user: UserRecord) -> Select[Any]:
-    return select(CaseStaffRecord.case_id).where(CaseStaffRecord.user_id.in_(supervised_caseworkers(user)))
+def _team_works(case_id: Any, user: UserRecord) -> ColumnElement[bool]:
+    # Correlated, not `case_id IN (every case the team ever worked)`: that list grows with the years of
+    # closed cases, while the open tasks (or error cases) checked against it stay a few hundred.
+    return exists().where(CaseStaffRecord.case_id == case_id, CaseStaffRecord.user_id.in_(supervised_caseworkers(user)))
 
 
 def team_tasks(user: UserRecord) -> ColumnElement[bool]:
     """Open tasks of the municipality held by a team caseworker or of a case a team caseworker works."""
     return and_(TaskRecord.municipality_id == user.municipality_id, TaskRecord.status == TaskStatus.OPEN,
-                or_(TaskRecord.assignee_id.in_(supervised_caseworkers(user)), TaskRecord.case_id.in_(_team_cases(user))))
+                or_(TaskRecord.assignee_id.in_(supervised_caseworkers(user)), _team_works(TaskRecord.case_id, user)))
 
 
 def _filter(kind: str, value: int | str | None, now: datetime) -> ColumnElement[bool]:
@@ -123,14 +127,14 @@ def _filter(kind: str, value: int | str | None, now: datetime) -> ColumnElement[
     if kind == "overdue":
         return overdue
     if kind == "reviews":
-        return and_(overdue, TaskRecord.element_id.in_(REVIEW_ELEMENTS))
+        return and_(overdue, TaskRecord.kind.in_(REVIEW_KINDS))
     if kind == "due_soon":
         return and_(TaskRecord.due_at >= now, TaskRecord.due_at < now + timedelta(days=DUE_SOON_DAYS))
     if kind == "unassigned":
         found = TaskRecord.assignee_id.is_(None)
         return and_(found, TaskRecord.role == value) if isinstance(value, str) and value else found
     if kind == "escalations":
-        return TaskRecord.element_id.in_(ESCALATION_ELEMENTS)
+        return TaskRecord.kind == ESCALATION
     if kind == "caseworker" and isinstance(value, int):
         return TaskRecord.assignee_id == value
     if kind == "body" and isinstance(value, int):
@@ -164,7 +168,7 @@ def _fill(session: Session, user: UserRecord, now: datetime, board: Dashboard) -
     board.overdue, board.overdue_reviews, board.due_soon, board.escalations = (int(n) for n in totals)
     board.errors = session.scalar(select(func.count()).select_from(CaseRecord).where(
         CaseRecord.municipality_id == user.municipality_id, CaseRecord.status == CaseStatus.ERROR,
-        CaseRecord.id.in_(_team_cases(user)))) or 0
+        _team_works(CaseRecord.id, user))) or 0
     board.unassigned = [(str(role), int(n)) for role, n in session.execute(
         select(TaskRecord.role, func.count()).where(scope, TaskRecord.assignee_id.is_(None))
         .group_by(TaskRecord.role).order_by(func.count().desc(), TaskRecord.role))]
@@ -181,17 +185,19 @@ def _fill(session: Session, user: UserRecord, now: datetime, board: Dashboard) -
 
 
 def _rows(session: Session, user: UserRecord, where: ColumnElement[bool], now: datetime, limit: int) -> list[TaskRow]:
-    """Open team tasks matching `where`, most at risk first (priority, then the longest overdue), with their case."""
+    """Open team tasks matching `where`, most at risk first (the case's risk, the task's priority, then the
+    longest overdue), with their case."""
     assignee = aliased(UserRecord)
     found = session.execute(
         select(TaskRecord.id, TaskRecord.name, TaskRecord.element_id, TaskRecord.role, TaskRecord.case_id,
                CaseRecord.reference, CaseRecord.title, TaskRecord.assignee_id, assignee.display_name,
-               OrganisationRecord.name, TaskRecord.due_at, TaskRecord.priority)
+               OrganisationRecord.name, TaskRecord.due_at, TaskRecord.priority, CaseRecord.risk)
         .join(CaseRecord, CaseRecord.id == TaskRecord.case_id)
         .outerjoin(assignee, assignee.id == TaskRecord.assignee_id)
         .outerjoin(OrganisationRecord, OrganisationRecord.id == TaskRecord.candidate_body_id)
         .where(team_tasks(user), where)
-        .order_by(TaskRecord.priority.desc(), TaskRecord.due_at.is_(None), TaskRecord.due_at, TaskRecord.id)
+        .order_by(RISK_RANK, TaskRecord.priority.desc(), TaskRecord.due_at.is_(None), TaskRecord.due_at,
+                  TaskRecord.id)
         .limit(limit)).all()
     return [_task_row(row, now) for row in found]
 
@@ -200,7 +206,7 @@ def _task_row(row: Any, now: datetime) -> TaskRow:
     due = row[10]
     return TaskRow(id=row[0], name=row[1], element_id=row[2], role=row[3], case_id=row[4], case_reference=row[5],
                    case_title=row[6], assignee_id=row[7], assignee_name=row[8], body_name=row[9], due_at=due,
-                   priority=row[11], overdue=due is not None and due < now)
+                   priority=row[11], overdue=due is not None and due < now, risk=row[12])
 
 
 def _workload(row: Any) -> Workload:
@@ -229,7 +235,7 @@ def error_cases(session: Session, clock: Clock, user: UserRecord) -> list[ErrorC
             select(CaseRecord.id, CaseRecord.reference, CaseRecord.title, CaseRecord.error_element,
                    CaseRecord.updated_at)
             .where(CaseRecord.municipality_id == user.municipality_id, CaseRecord.status == CaseStatus.ERROR,
-                   CaseRecord.id.in_(_team_cases(user)))
+                   _team_works(CaseRecord.id, user))
             .order_by(CaseRecord.updated_at, CaseRecord.id).limit(ROW_LIMIT))]
         audit.record(session, clock, user, "supervision.listed", list="errors",
                      cases=[c.id for c in found], count=len(found))

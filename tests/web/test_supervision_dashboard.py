@@ -45,10 +45,10 @@ def open_case(session, clock, version, worker, title):
     return cases.start_case(session, clock, worker, version, title)
 
 
-def add_review(session, clock, case, *, days_late=2, assignee=None, element="follow_up_review"):
+def add_review(session, clock, case, *, days_late=2, assignee=None, element="follow_up_review", kind="review"):
     """An open review task of the case, `days_late` past due (negative: due in the future)."""
     task = TaskRecord(case_id=case.id, municipality_id=case.municipality_id, spiff_task_id=str(uuid.uuid4()),
-                      element_id=element, name="モニタリング・評価", role="caseworker", status=TaskStatus.OPEN,
+                      element_id=element, kind=kind, name="モニタリング・評価", role="caseworker", status=TaskStatus.OPEN,
                       assignee_id=assignee.id if assignee else None, created_at=clock() - timedelta(days=30),
                       due_at=clock() - timedelta(days=days_late))
     session.add(task)
