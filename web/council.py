@@ -9,6 +9,7 @@ from werkzeug.datastructures import MultiDict
 
 from tsunagu.engine.access.policy import coordinated_councils
 from tsunagu.engine.casefile.governance import notice_for
+from tsunagu.engine.commands import agenda as agenda_building
 from tsunagu.engine.commands import council, queries
 from tsunagu.engine.commands.council import RISK_LEVELS
 from tsunagu.engine.errors import FieldError, FormInvalid
@@ -114,6 +115,28 @@ def decide(meeting_id: int, case_id: int):
     return redirect(url_for("council.agenda", meeting_id=meeting_id, _anchor=f"case-{case_id}"))
 
 
+@bp.route("/council/<int:meeting_id>/cases/<int:case_id>/review", methods=["POST"])
+@login_required
+def add_for_review(meeting_id: int, case_id: int):
+    """Put a case due for review on the meeting's agenda."""
+    agenda_building.add_for_review(db.session, clock(), g.user, meeting_id, case_id)
+    flash(_("The case was put on the agenda for its review."), "info")
+    return redirect(url_for("council.agenda", meeting_id=meeting_id, _anchor=f"case-{case_id}"))
+
+
+@bp.route("/council/<int:meeting_id>/cases/<int:case_id>/request-tabling", methods=["POST"])
+@login_required
+def request_tabling(meeting_id: int, case_id: int):
+    """Ask the caseworker of a case waiting to be tabled to table it for this meeting."""
+    asked = agenda_building.request_tabling(db.session, clock(), g.user, meeting_id, case_id)
+    if asked:
+        flash(_("Asked %(names)s to table the case for this meeting.", names="、".join(u.display_name for u in asked)),
+              "info")
+    else:
+        flash(_("Nobody works this case yet: nobody could be asked."), "error")
+    return redirect(url_for("council.agenda", meeting_id=meeting_id, _anchor="prepare"))
+
+
 @bp.route("/council/<int:meeting_id>/attendees")
 @login_required
 def attendees(meeting_id: int):
@@ -152,6 +175,7 @@ def _render_agenda(meeting_id: int, form: DecisionForm, minutes_errors: dict[str
     return render_template("council_agenda.html", meeting=meeting, entries=entries, forms=forms, fields=fields,
                            bodies=bodies, kinds=kinds, rows=range(ACTION_ROWS), today=today_in_japan(clock()()),
                            invited=council.invited_bodies(db.session, meeting),
+                           candidates=agenda_building.agenda_candidates(db.session, clock(), g.user, meeting_id),
                            minutes_errors=minutes_errors or {}, minutes_values=minutes_values)
 
 

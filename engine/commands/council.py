@@ -7,6 +7,7 @@ from functools import partial
 from typing import Any
 
 from marshmallow import Schema, fields, validate
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
 
@@ -31,7 +32,7 @@ from ..db import reserve_id, transaction
 from ..errors import FieldError, FormInvalid, InvalidState, NotFound
 from ..models import CaseRecord, MunicipalityRecord, UserRecord
 from ..runtime.forms import today_in_japan
-from ..runtime.workflow import deliver_message
+from ..runtime.workflow import NotWaiting, deliver_message
 from .cases import load_case_for_update, record_step, run_step
 from .events import ActionInput, action_message, create_action, parse, start_of_day
 
@@ -221,6 +222,8 @@ def record_decision(session: Session, clock: Clock, actor: UserRecord, meeting_i
                 next_review_on=values["next_review_on"], recorded_by_id=actor.id, recorded_at=clock())
             session.add(decision)
             item.decision_id = decision.id
+            case.latest_decision_id, case.risk = decision.id, decision.risk
+            case.next_review_on = decision.next_review_on
             actions = [_numbered(index, partial(create_action, session, clock, actor, case, a, decision.id))
                        for index, a in enumerate(values["actions"])]
             audit.record(session, clock, actor, "council.decided", case_id=case.id, meeting=meeting.id,
@@ -229,13 +232,40 @@ def record_decision(session: Session, clock: Clock, actor: UserRecord, meeting_i
                        "next_review_at": start_of_day(values["next_review_on"]).isoformat()}
 
             def step() -> None:
-                deliver_message(workflow, "council_decision", payload)
+                if item.purpose == REVIEW_ITEM:
+                    review_step(workflow, payload, meeting)
+                else:
+                    deliver_message(workflow, "council_decision", payload)
                 for action in actions:
                     deliver_message(workflow, "support_action_added", action_message(action))
 
             failure = run_step(clock, workflow, step)
         record_step(session, clock, actor, case, workflow, failure)
     return decision
+
+
+REVIEW_ITEM = "review"  # AgendaItemRecord.purpose of a case the coordinating body put on for its review
+
+
+def review_step(workflow: BpmnWorkflow, payload: dict[str, Any], meeting: CouncilMeetingRecord) -> None:
+    """The process's part of a decision on a case put on the agenda for its review.
+
+    A case tabled again by its caseworker waits for the decision as usual. A case waiting for its next
+    follow-up review is asked for that review now (the process's own on-demand path, `review_requested`),
+    so the caseworker reviews it against the council's plan (the case's next review stays the one under
+    way until that review sets the next). A case already under review goes on as it is: the decision
+    (plan, lead body, actions) stands on the case file either way.
+    """
+    try:
+        deliver_message(workflow, "council_decision", payload)
+        return
+    except NotWaiting:
+        pass
+    try:
+        deliver_message(workflow, "review_requested", {"requested_by": "council", "meeting_id": meeting.id,
+                                                       "decision_id": payload["decision_id"]})
+    except NotWaiting:
+        pass
 
 
 def _numbered(index: int, make: Callable[[], SupportActionRecord]) -> SupportActionRecord:

@@ -19,7 +19,7 @@ from ..clock import Clock
 from ..db import transaction
 from ..errors import FieldError, Forbidden, FormInvalid, InvalidState, NotFound
 from ..models import TaskRecord, TaskStatus, UserRecord
-from ..ops.tables import NotificationRecord
+from ..ops.notifications import renew_notice
 from ..roles import Role
 from ..runtime.forms import JAPAN, today_in_japan
 from .cases import join_staff
@@ -273,18 +273,6 @@ def _touch(task: TaskRecord, clock: Clock) -> None:
 
 def _notify(session: Session, clock: Clock, user: UserRecord, kind: str, task: TaskRecord, actor: UserRecord) -> None:
     """One notice per user, kind and task (the table's rule): a repeated hand-over renews it as unread."""
-    if not user.active:
-        return
     language = user.locale if user.locale in ("ja", "en") else "ja"
-    subject = SUBJECTS[kind][language].format(task=task.name, case=task.case.reference or task.case_id,
-                                              user=actor.display_name)[:300]
-    now = clock()
-    notice = session.scalar(select(NotificationRecord).where(
-        NotificationRecord.user_id == user.id, NotificationRecord.kind == kind, NotificationRecord.task_id == task.id))
-    if notice is None:
-        notice = NotificationRecord(user_id=user.id, kind=kind, case_id=task.case_id, task_id=task.id)
-        session.add(notice)
-    notice.subject, notice.created_at, notice.read_at = subject, now, None
-    notice.mail_to = user.email
-    notice.mail_status = "pending" if user.email else None
-    notice.mail_next_attempt_at = now if user.email else None
+    renew_notice(session, clock, user, kind, task, SUBJECTS[kind][language].format(
+        task=task.name, case=task.case.reference or task.case_id, user=actor.display_name))

@@ -40,6 +40,23 @@ def notify(session: Session, clock: Clock, user: UserRecord, kind: str, task: Ta
     return notice
 
 
+def renew_notice(session: Session, clock: Clock, user: UserRecord, kind: str, task: TaskRecord, subject: str) -> None:
+    """A notice a person asked for again (a hand-over, a request): one per user, kind and task (the
+    table's rule), so a repeat renews it as unread and mails it again."""
+    if not user.active:
+        return
+    now = clock()
+    notice = session.scalar(select(NotificationRecord).where(
+        NotificationRecord.user_id == user.id, NotificationRecord.kind == kind, NotificationRecord.task_id == task.id))
+    if notice is None:
+        notice = NotificationRecord(user_id=user.id, kind=kind, case_id=task.case_id, task_id=task.id)
+        session.add(notice)
+    notice.subject, notice.created_at, notice.read_at = subject[:300], now, None
+    notice.mail_to = user.email
+    notice.mail_status = "pending" if user.email else None
+    notice.mail_next_attempt_at = now if user.email else None
+
+
 def candidates(session: Session, task: TaskRecord) -> list[UserRecord]:
     """Everyone who may take an unassigned task: its role, its municipality, its member body if named."""
     query = (select(UserRecord).join(UserRoleRecord)

@@ -36,6 +36,8 @@ AUDITED_BY_COMMAND = {
     "supervision.due": "handover.change_due_date -> task.due_changed",
     "supervision.take_over": "handover.take_over_task -> task.taken_over",
     "supervision.ask": "handover.ask_to_take_over -> task.takeover_asked",
+    "council.add_for_review": "agenda.add_for_review -> case.tabled",
+    "council.request_tabling": "agenda.request_tabling -> council.tabling_requested",
 }
 
 
