@@ -157,8 +157,20 @@ def _demo_cases(session, clock, version, people, bodies) -> None:
     council.record_decision(session, clock, coordinator, meeting_id, fourth.id, {
         "situation": "配偶者との死別後、社会的な接点がほぼない。", "risk": "high",
         "plan": "社会福祉協議会が訪問で関係をつくり、食の支援につなぐ。", "lead_body_id": bodies["shakyo"].id,
-        "key_person": "長女（県外在住）", "next_review_on": (today + timedelta(days=30)).isoformat(),
+        # Its review falls due within two weeks: a meeting scheduled for then offers it for its agenda.
+        "key_person": "長女（県外在住）", "next_review_on": (today + timedelta(days=14)).isoformat(),
         "actions": [{"action_type_id": home_visit.id}, {"action_type_id": food.id}]})
+
+    # 4b. A second case on today's meeting, still to be decided: a returning caller the care centre knows.
+    second_tabled = cases.start_case(session, clock, worker, version, "H.K. さん（地域包括からのつなぎ）")
+    _step(session, clock, worker, second_tabled, "intake", _intake(
+        today, "北川 春江", "キタガワ ハルエ", channel="other", referrer="地域包括支援センター", birth_year=1948))
+    _step(session, clock, worker, second_tabled, "baseline_assessment", _assessment(today, 4, (3, 3, 3)))
+    _step(session, clock, worker, second_tabled, "consent_capture", {
+        **CONSENT, "consent_date": today.isoformat(), "recipient_body_ids": [bodies["shakyo"].id]})
+    _step(session, clock, coordinator, second_tabled, "table_case", {
+        "meeting_date": today.isoformat(), "basis": "consent",
+        "issues": "夫の入院後、外出が週1回に減った。", "wishes_summary": "近所の人と話す機会がほしい。"})
 
     # 5. A crisis handled today: the supervisor reviews the life-protection sharing.
     fifth = cases.start_case(session, clock, worker, version, "R.N. さん（SNS相談・緊急）")

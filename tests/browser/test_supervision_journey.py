@@ -1,6 +1,7 @@
 """The supervisor and the coordinating body in the real browser: the dashboard's overdue count leads to the
 late task, which is handed to a caseworker with a reason; the coordinator schedules a meeting, chooses who
-attends and records the council's decision."""
+attends and records the council's decisions on two cases, after putting a case due for review on the
+agenda of a later meeting."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -50,7 +51,8 @@ def test_the_supervisor_follows_the_overdue_count_and_hands_the_late_task_to_a_c
     _sign_out(page)
 
 
-def test_the_coordinator_schedules_a_meeting_chooses_attendees_and_records_the_decision(page, live_server):
+def test_the_coordinator_schedules_a_meeting_builds_its_agenda_chooses_attendees_and_records_two_decisions(
+        page, live_server):
     today = today_in_japan(datetime.now(timezone.utc))
     _sign_in(page, live_server, "coordinator")
     page.locator("nav").get_by_role("link", name="協議会").click()
@@ -59,9 +61,17 @@ def test_the_coordinator_schedules_a_meeting_chooses_attendees_and_records_the_d
     page.get_by_role("button", name="設定する").click()
     expect(page.locator(".flashes")).to_contain_text("の会議を設定しました。")
     expect(page.locator("h1")).to_contain_text("定例会")
+    # The decided case whose review falls due by then is offered for the agenda.
+    due = page.locator("#due-for-review tr", has_text="T.Y. さん")
+    expect(due).to_have_count(1)
+    screenshot(page, "council-agenda-prepare")
+    due.get_by_role("button", name="議題に加える").click()
+    expect(page.locator(".flashes")).to_contain_text("見直しのため、ケースを議題に加えました。")
+    expect(page.locator("section.agenda-item", has_text="T.Y. さん")).to_contain_text("進捗の見直し")
 
+    # Today's meeting: two cases wait for the council's decision.
     page.locator("nav").get_by_role("link", name="協議会").click()
-    page.locator("#meetings tr", has_text="未決定").locator("a").click()
+    page.locator("#meetings tr", has_text=today.isoformat()).locator("a").click()
     agenda_url = page.url
     page.get_by_role("link", name="出席機関").first.click()
     meeting_bodies = page.locator("#meeting-bodies")
@@ -71,17 +81,22 @@ def test_the_coordinator_schedules_a_meeting_chooses_attendees_and_records_the_d
     expect(page.locator("#meeting-bodies").get_by_label("保健センター")).to_be_checked()
     screenshot(page, "council-attendees-journey")
     page.goto(agenda_url)
-    form = page.locator("form.decision-form").first
-    item = page.locator("#" + page.locator("section.agenda-item", has=form).get_attribute("id"))
-    form.locator("textarea[name=situation]").fill("就労が途切れ、家族以外との交流がない。")
-    form.locator("select[name=risk]").select_option(label="通常")
-    form.locator("textarea[name=plan]").fill("NPOの居場所につなぎ、月1回の面談で様子をみる。")
-    form.locator("select[name=lead_body_id]").select_option(index=1)
-    form.locator("input[name=next_review_on]").fill((today + timedelta(days=30)).isoformat())
-    form.locator("button[type=submit]").click()
-    expect(page.locator(".flashes")).to_contain_text("協議会の決定を記録しました。")
-    expect(item.locator(".decision")).to_be_visible()
-    page.locator("#minutes-text").fill("Y.O. さんの件: NPOの居場所につなぐことを決定。")
+    expect(page.locator("form.decision-form")).to_have_count(2)
+    plans = ("NPOの居場所につなぎ、月1回の面談で様子をみる。", "民生委員が週1回訪問し、地域のサロンを紹介する。")
+    for plan in plans:
+        item = page.locator("section.agenda-item", has=page.locator("form.decision-form")).first
+        item = page.locator("#" + item.get_attribute("id"))
+        form = item.locator("form.decision-form")
+        form.locator("textarea[name=situation]").fill("家族以外との交流がほとんどない。")
+        form.locator("select[name=risk]").select_option(label="通常")
+        form.locator("textarea[name=plan]").fill(plan)
+        form.locator("select[name=lead_body_id]").select_option(index=1)
+        form.locator("input[name=next_review_on]").fill((today + timedelta(days=30)).isoformat())
+        form.locator("button[type=submit]").click()
+        expect(page.locator(".flashes")).to_contain_text("協議会の決定を記録しました。")
+        expect(item.locator(".decision")).to_contain_text(plan)
+    expect(page.locator("form.decision-form")).to_have_count(0)
+    page.locator("#minutes-text").fill("Y.O. さん・H.K. さんの件: それぞれ居場所と見守りにつなぐことを決定。")
     page.get_by_role("button", name="議事録を記録").click()
     expect(page.locator(".flashes")).to_contain_text("議事録と出席を記録しました。")
     screenshot(page, "council-minutes")
