@@ -34,7 +34,7 @@ from ..models import CaseRecord, CaseStatus, MunicipalityRecord, TaskRecord, Tas
 from ..ops.notifications import renew_notice
 from ..runtime.forms import today_in_japan
 from ..runtime.kinds import TABLING
-from .council import REVIEW_ITEM, _coordinated_meeting
+from .council import REVIEW_ITEM, _coordinated_meeting, _via
 
 LIST_LIMIT = 100  # candidates per list, the longest waiting or the most overdue first
 OPEN_STATUSES = (CaseStatus.RUNNING, CaseStatus.WAITING)  # not closed, not stopped on an error
@@ -123,7 +123,8 @@ def agenda_candidates(session: Session, clock: Clock, user: UserRecord, meeting_
     return found
 
 
-def request_tabling(session: Session, clock: Clock, actor: UserRecord, meeting_id: int, case_id: int) -> list[UserRecord]:
+def request_tabling(session: Session, clock: Clock, actor: UserRecord, meeting_id: int, case_id: int, *,
+                    operator: str | None = None) -> list[UserRecord]:
     """Ask for a waiting case to be tabled at this meeting: its tabling task's holder, or while nobody holds
     it the case's staff, get a notice with the meeting's date. Returns who was asked."""
     with transaction(session):
@@ -142,11 +143,12 @@ def request_tabling(session: Session, clock: Clock, actor: UserRecord, meeting_i
             renew_notice(session, clock, user, "tabling_requested", task, SUBJECT[language].format(
                 meeting=meeting.title, date=meeting.held_on.isoformat(), case=task.case.reference or case_id))
         audit.record(session, clock, actor, "council.tabling_requested", case_id=case_id, task_id=task.id,
-                     meeting=meeting.id, asked=[u.id for u in asked])
+                     meeting=meeting.id, asked=[u.id for u in asked], **_via(operator))
     return asked
 
 
-def add_for_review(session: Session, clock: Clock, actor: UserRecord, meeting_id: int, case_id: int) -> AgendaItemRecord:
+def add_for_review(session: Session, clock: Clock, actor: UserRecord, meeting_id: int, case_id: int, *,
+                   operator: str | None = None) -> AgendaItemRecord:
     """Put a case due for review on the meeting's agenda; its papers reach the meeting like a tabled case's."""
     with transaction(session):
         meeting = _open_meeting(session, clock, actor, meeting_id)
@@ -164,7 +166,7 @@ def add_for_review(session: Session, clock: Clock, actor: UserRecord, meeting_id
         disclose(session, clock, actor, case.id, meeting.title, "consent" if consent else "council",
                  consent_id=consent.id if consent else None, purpose=COUNCIL)
         audit.record(session, clock, actor, "case.tabled", case_id=case.id, meeting=meeting.id, basis=basis,
-                     purpose=REVIEW_ITEM)
+                     purpose=REVIEW_ITEM, **_via(operator))
     return item
 
 

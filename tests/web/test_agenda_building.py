@@ -100,3 +100,29 @@ def test_only_the_coordinating_body_builds_the_agenda_and_a_held_meeting_takes_n
     login(coordinator)
     assert client.post(f"/council/{meeting.id}/cases/{decided.id}/review").status_code == 409
     assert client.post(f"/council/{meeting.id}/cases/99999999999/review").status_code == 404
+
+
+def test_the_command_line_lists_candidates_and_puts_a_case_on_for_review_in_the_coordinators_name(
+        coordinator, caseworker, standard_case, session, database_url):
+    from click.testing import CliRunner
+
+    from tsunagu.web.cli import main
+
+    decided = standard_case("decided", title="見直しの近いケース")
+    env = {"TSUNAGU_DATABASE_URL": database_url}
+    by = ["--by", coordinator.username]
+    assert CliRunner().invoke(main, ["meeting", "schedule", "--date", REVIEW_DAY, *by], env=env).exit_code == 0
+    reread(session)
+    meeting = session.scalar(select(CouncilMeetingRecord).where(CouncilMeetingRecord.title.contains(REVIEW_DAY)))
+    listed = CliRunner().invoke(main, ["meeting", "candidates", str(meeting.id), *by], env=env)
+    assert listed.exit_code == 0 and "見直しの近いケース" in listed.output
+    refused = CliRunner().invoke(main, ["meeting", "add-review", str(meeting.id), str(decided.id),
+                                        "--by", caseworker.username], env=env)
+    assert refused.exit_code == 1
+    added = CliRunner().invoke(main, ["meeting", "add-review", str(meeting.id), str(decided.id), *by], env=env)
+    assert added.exit_code == 0, added.output
+    reread(session)
+    row = session.scalars(select(AuditRecord).where(AuditRecord.action == "case.tabled")
+                          .order_by(AuditRecord.id.desc())).first()
+    assert (row.case_id, row.actor_id, row.detail["via"], row.detail["purpose"]) == (
+        decided.id, coordinator.id, "cli", "review")

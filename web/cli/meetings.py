@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 
 from tsunagu.engine.admin.staff_directory import user_by_username
-from tsunagu.engine.commands import council
+from tsunagu.engine.commands import agenda, council
 
 from .base import command_session, main, operator
 
@@ -63,3 +63,46 @@ def meeting_minutes(meeting_id: int, path, body_ids: tuple[int, ...], username: 
         recorded = council.record_minutes(session, clock, user_by_username(session, username), meeting_id,
                                           path.read(), list(body_ids), operator=operator())
         click.echo(f"会議 {recorded.id} の議事録を記録しました（出席 {len(body_ids)} 機関）")
+
+
+BY = click.option("--by", "username", required=True, metavar="USERNAME",
+                  help="the coordinating body's staff member on whose behalf (named in the audit trail)")
+
+
+@meeting.command("candidates")
+@click.argument("meeting_id", type=int)
+@BY
+def meeting_candidates(meeting_id: int, username: str) -> None:
+    """List the council's cases due for review by MEETING_ID's day and those waiting to be tabled."""
+    with command_session() as (session, clock):
+        found = agenda.agenda_candidates(session, clock, user_by_username(session, username), meeting_id)
+        click.echo("開催日までに見直し時期を迎えるケース:")
+        for c in found.due_for_review:
+            click.echo(f"  {c.case_id}\t{c.reference}\t{c.title}\t次回モニタリング {c.next_review_on}")
+        click.echo("付議待ちのケース:")
+        for c in found.waiting:
+            click.echo(f"  {c.case_id}\t{c.reference}\t{c.title}\t担当 {c.holder or '未割当'}")
+
+
+@meeting.command("add-review")
+@click.argument("meeting_id", type=int)
+@click.argument("case_id", type=int)
+@BY
+def meeting_add_review(meeting_id: int, case_id: int, username: str) -> None:
+    """Put CASE_ID, due for review, on the agenda of MEETING_ID."""
+    with command_session() as (session, clock):
+        item = agenda.add_for_review(session, clock, user_by_username(session, username), meeting_id, case_id,
+                                     operator=operator())
+        click.echo(f"ケース {case_id} を会議 {meeting_id} の議題に加えました（根拠: {item.basis}）")
+
+
+@meeting.command("request-tabling")
+@click.argument("meeting_id", type=int)
+@click.argument("case_id", type=int)
+@BY
+def meeting_request_tabling(meeting_id: int, case_id: int, username: str) -> None:
+    """Ask whoever works CASE_ID's tabling task to table it for MEETING_ID."""
+    with command_session() as (session, clock):
+        asked = agenda.request_tabling(session, clock, user_by_username(session, username), meeting_id, case_id,
+                                       operator=operator())
+        click.echo("依頼先: " + ("、".join(u.display_name for u in asked) or "（担当者なし）"))
