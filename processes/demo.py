@@ -105,7 +105,7 @@ def _assessment(today: date, lonely: int, ucla: tuple[int, int, int]) -> dict:
 # Member bodies the demo's coordinating body invites to its meetings.
 ATTENDING = ("shakyo", "npo_ibasho", "minsei", "houkatsu")
 
-CONSENT = {"consent_decision": "given", "purposes": ["support_planning", "information_sharing", "council"],
+CONSENT = {"consent_decision": "given", "purposes": ["support_planning", "information_sharing", "council", "statistics"],
            "method": "written"}
 
 

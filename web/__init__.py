@@ -27,6 +27,7 @@ from . import (
     notices,
     pledge,
     prints,
+    reports,
     supervision,
     tasks,
 )
@@ -76,7 +77,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     for blueprint in (auth.bp, account.bp, pledge.bp, inbox.bp, tasks.bp, cases.bp, case_records.bp, concern.bp,
                       council.bp, notices.bp, admin.bp, admin_users.bp, admin_organisations.bp, admin_catalogue.bp,
                       admin_security.bp, admin_teams.bp, prints.bp, designer.bp, case_list.bp, supervision.bp,
-                      ledger.bp):
+                      ledger.bp, reports.bp):
         app.register_blueprint(blueprint)
     # In this order: HEAD is made a plain read, an idle session ends, then the user is loaded, then what
     # they must do first: replace a one-time password, enrol a second factor, accept the secrecy pledge.

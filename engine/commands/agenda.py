@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, exists, select
 from sqlalchemy.orm import Session, aliased
@@ -61,7 +62,7 @@ class AgendaCandidates:
     due_for_review: list[Candidate]
 
 
-def _towns(session: Session, meeting: CouncilMeetingRecord) -> Select[tuple[int]]:
+def _towns(session: Session, meeting: CouncilMeetingRecord) -> Select[Any]:
     council_id = meeting.council_id
     if council_id is None:
         council = council_of(session, meeting.municipality_id)

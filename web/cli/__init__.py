@@ -9,6 +9,7 @@ from . import (  # noqa: F401  (register commands)
     municipalities,
     organisations,
     processes,
+    reports,
     settings,
     teams,
     users,
