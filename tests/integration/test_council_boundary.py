@@ -60,6 +60,36 @@ def test_bodies_chosen_for_one_case_replace_the_meetings_bodies_for_that_case_on
     assert row.case_id == case.id and row.detail["bodies"] == [bodies["houkatsu"].id]
 
 
+def test_two_cases_on_one_agenda_with_different_attendees_each_body_reads_only_its_case_and_decisions_move_both(
+        story, session, clock, municipality, bodies, user_password):
+    first, second, elsewhere = story.start("一人目"), story.start("二人目"), story.start("別の会議")
+    for case in (first, second):
+        story.to_council(case, consent_bodies=("npo_ibasho",))  # neither attending body is named in a consent
+    story.to_council(elsewhere, meeting_date="2026-12-10", consent_bodies=("npo_ibasho",))
+    meeting_id = story.latest_agenda_item(first).meeting_id
+    assert story.latest_agenda_item(second).meeting_id == meeting_id
+    coordinator = session.get(UserRecord, story.cast.coordinator.id)
+    council.set_attendees(session, clock, coordinator, meeting_id, [bodies["shakyo"].id], first.id)
+    council.set_attendees(session, clock, coordinator, meeting_id, [bodies["houkatsu"].id], second.id)
+    shakyo = _member(session, clock, municipality, bodies["shakyo"], "member-shakyo", user_password)
+    houkatsu = _member(session, clock, municipality, bodies["houkatsu"], "member-houkatsu", user_password)
+    assert _reads(session, clock, shakyo, first.id).basis == Basis.COUNCIL
+    assert not _reads(session, clock, shakyo, second.id).allowed
+    assert _reads(session, clock, houkatsu, second.id).basis == Basis.COUNCIL
+    assert not _reads(session, clock, houkatsu, first.id).allowed
+
+    for case in (first, second):
+        story.decide(case, meeting_id=meeting_id)
+    assert [d.meeting_id for d in story.decisions(first) + story.decisions(second)] == [meeting_id, meeting_id]
+    # Each decided case left its wait for the decision (it now waits for its next review); the third did not.
+    for case in (first, second):
+        decision_id = story.decisions(case)[0].id
+        assert story.data_at(case, "apply_council_decision")["decision_id"] == decision_id
+        assert story.case(case).latest_decision_id == decision_id
+    assert story.decisions(elsewhere) == [] and story.case(elsewhere).latest_decision_id is None
+    assert story.latest_agenda_item(elsewhere).decision_id is None
+
+
 def test_each_body_newly_reaching_a_tabled_cases_papers_is_one_disclosure_in_the_deciders_name(
         story, session, clock, bodies):
     first, second = story.start(), story.start("佐藤さんの相談")
