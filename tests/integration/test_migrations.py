@@ -94,3 +94,38 @@ def test_rebuilding_tables_other_rows_refer_to_keeps_every_reference_down_and_up
         if connection.dialect.name == "sqlite":
             assert connection.execute(text("PRAGMA foreign_key_check")).all() == []
     assert belongs == council and attending == 1  # the meeting now belongs to its municipality's council
+
+
+def test_0011_fills_the_case_facts_and_task_kinds_of_existing_cases_as_the_engine_writes_them(
+        database_url, engine, story):
+    """Cases run by the engine, the new columns wiped by going down to 0010 and up again: the backfill
+    gives back what the engine wrote (the risk of a case the council has not decided excepted)."""
+    from .scenario import ACCEPT
+
+    from tsunagu.engine.models import CaseRecord, TaskRecord
+
+    decided, tabled = story.start("決定済み"), story.start("付議済み")
+    story.to_council(decided)
+    story.decide(decided, actions=[{"action_type_id": story.action_type("home_visit").id,
+                                    "owner_body_id": story.cast.bodies["shakyo"].id}])
+    answer = story.task(decided, "action_response")
+    story.complete(decided, answer, story.partner_for(answer), ACCEPT)  # a contact with the person's case
+    story.to_council(tabled)
+    columns = ("channel", "opened_on", "latest_decision_id", "next_review_on", "last_contact_at")
+
+    def facts():
+        with engine.connect() as connection:
+            cases = {row.id: tuple(getattr(row, c) for c in columns) + (row.risk if row.latest_decision_id else None,)
+                     for row in connection.execute(select(CaseRecord.__table__))}
+            kinds = dict(connection.execute(select(TaskRecord.id, TaskRecord.kind)).all())
+        return cases, kinds
+
+    written = facts()
+    assert written[0][decided.id][2] is not None and written[0][decided.id][4] is not None
+    assert written[0][tabled.id][0] == "phone"
+    assert {"intake", "assessment", "consent", "tabling"} <= set(written[1].values())
+    engine.dispose()
+    config = _alembic(database_url)
+    command.downgrade(config, "0010")
+    command.upgrade(config, "head")
+    assert facts() == written
