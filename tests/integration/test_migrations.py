@@ -100,9 +100,9 @@ def test_0011_fills_the_case_facts_and_task_kinds_of_existing_cases_as_the_engin
         database_url, engine, story):
     """Cases run by the engine, the new columns wiped by going down to 0010 and up again: the backfill
     gives back what the engine wrote (the risk of a case the council has not decided excepted)."""
-    from .scenario import ACCEPT
-
     from tsunagu.engine.models import CaseRecord, TaskRecord
+
+    from .scenario import ACCEPT
 
     decided, tabled = story.start("決定済み"), story.start("付議済み")
     story.to_council(decided)
