@@ -236,6 +236,43 @@ class ProcessDraftRecord(Base):
     uploaded_by: Mapped["UserRecord | None"] = relationship(foreign_keys=[uploaded_by_id])
 
 
+class MigrationBatchRecord(Base):
+    """One run of moving a process's running cases of a municipality to another version (`tsunagu migrate`)."""
+
+    __tablename__ = "migration_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipalities.id"), index=True)
+    process_id: Mapped[str] = mapped_column(String(200))
+    to_version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"))
+    status: Mapped[str] = mapped_column(String(16))  # running, finished, failed
+    total: Mapped[int] = mapped_column(default=0)  # movable cases found by the dry run
+    moved: Mapped[int] = mapped_column(default=0)
+    refused: Mapped[int] = mapped_column(default=0)  # found movable, refused when moved (changed meanwhile)
+    started_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    started_via: Mapped[str] = mapped_column(String(16), default="web")  # web, cli
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+
+
+class CaseMigrationRecord(Base):
+    """A case moved from one process version to another, with what it was, so that it can be moved back
+    while it has not advanced since (its lock version is still the one the move left)."""
+
+    __tablename__ = "case_migrations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("migration_batches.id"), index=True)
+    from_version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"))
+    to_version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"))
+    previous_state: Mapped[str] = mapped_column(Text)  # the serialized workflow before the move
+    lock_version_after: Mapped[int]  # the case's lock version right after the move
+    migrated_at: Mapped[datetime]
+    migrated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    moved_back_at: Mapped[datetime | None]
+
+
 class CaseRecord(Base):
     __tablename__ = "cases"
     __table_args__ = (Index("ix_cases_municipality_status", "municipality_id", "status"),

@@ -16,10 +16,12 @@ from . import (
     admin,
     auth,
     case_list,
+    case_migration,
     case_records,
     cases,
     concern,
     council,
+    decision_tables,
     designer,
     errors,
     inbox,
@@ -27,8 +29,10 @@ from . import (
     notices,
     pledge,
     prints,
+    process_diff,
     reports,
     supervision,
+    task_settings,
     tasks,
 )
 from .admin import catalogue as admin_catalogue
@@ -77,7 +81,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     for blueprint in (auth.bp, account.bp, pledge.bp, inbox.bp, tasks.bp, cases.bp, case_records.bp, concern.bp,
                       council.bp, notices.bp, admin.bp, admin_users.bp, admin_organisations.bp, admin_catalogue.bp,
                       admin_security.bp, admin_teams.bp, prints.bp, designer.bp, case_list.bp, supervision.bp,
-                      ledger.bp, reports.bp):
+                      ledger.bp, reports.bp, process_diff.bp, case_migration.bp, task_settings.bp,
+                      decision_tables.bp):
         app.register_blueprint(blueprint)
     # In this order: HEAD is made a plain read, an idle session ends, then the user is loaded, then what
     # they must do first: replace a one-time password, enrol a second factor, accept the secrecy pledge.

@@ -1,0 +1,2 @@
+"""Being built (issue 13)."""
+from __future__ import annotations
