@@ -52,6 +52,7 @@ class Mark:
     waiting: int = 0
     overdue: int = 0
     count_href: str | None = None
+    change: str = ""  # added / changed between two versions (the diff page): coloured apart from warnings
 
 
 def _esc(text: str | None) -> str:
@@ -447,6 +448,7 @@ def render_svg(files: dict[str, str], process_id: str, *, marks: dict[str, Mark]
         flag = badge = ""
         if mark is not None:
             classes += (["problem"] if mark.problems else []) + (["warning"] if mark.warnings else [])
+            classes += [f"diff-{mark.change}"] if mark.change else []
             if mark.waiting > 0 and heat_max > 0:
                 classes.append(f"heat-{max(1, min(5, math.ceil(5 * mark.waiting / heat_max)))}")
             flag, badge = _overlays(box, mark)
