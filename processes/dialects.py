@@ -161,6 +161,11 @@ def _camunda_implementation(node: Any) -> str | None:
     return None
 
 
+# The hit policies SpiffWorkflow's DMN engine runs; any other (ANY, PRIORITY, RULE ORDER, OUTPUT ORDER,
+# COLLECT with an aggregation) would silently behave like FIRST.
+HIT_POLICIES = ("UNIQUE", "FIRST", "COLLECT")
+
+
 def _check_dmn(name: str, root: Any, docs: Documents) -> None:
     decisions = [n for n in root if isinstance(n.tag, str) and etree.QName(n).localname == DMN_DECISION]
     for decision in decisions:
@@ -178,6 +183,14 @@ def _check_dmn(name: str, root: Any, docs: Documents) -> None:
             docs.problems.append(DefinitionProblem(
                 name, decision.get("id"), "dmn_not_a_table",
                 "only decision tables can be evaluated; this decision has none", line=decision.sourceline))
+        for table in tables:
+            policy = table.get("hitPolicy") or "UNIQUE"
+            if policy not in HIT_POLICIES or table.get("aggregation"):
+                docs.problems.append(DefinitionProblem(
+                    name, decision.get("id"), "dmn_hit_policy_unsupported",
+                    f"hit policy {policy[:40]}{' ' + table.get('aggregation', '')[:20] if table.get('aggregation') else ''}"
+                    f" is not run by the engine ({', '.join(HIT_POLICIES)})",
+                    line=table.sourceline, element_name=decision.get("name")))
 
 
 def call_cycles(docs: Documents) -> list[DefinitionProblem]:
