@@ -38,6 +38,7 @@ AUDITED_BY_COMMAND = {
     "supervision.ask": "handover.ask_to_take_over -> task.takeover_asked",
     "council.add_for_review": "agenda.add_for_review -> case.tabled",
     "council.request_tabling": "agenda.request_tabling -> council.tabling_requested",
+    "case_migration.move_back": "migration.move_back -> case.migrated_back",
 }
 
 
