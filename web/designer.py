@@ -290,6 +290,7 @@ PROBLEM_TEXT = {
     "lane_mapping_unknown_role": lambda: _("The lane mapping names a role that does not exist."),
     "candidate_body_missing": lambda: _("A partner task needs a candidateBody property naming the member body."),
     "record_unknown": lambda: _("The record property names no case-file record."),
+    "dmn_hit_policy_unsupported": lambda: _("The decision table's hit policy is not run by the engine (UNIQUE, FIRST or COLLECT)."),
     "kind_unknown": lambda: _("The kind property names no task kind (tabling, review, contact, ...)."),
     "duration_invalid": lambda: _("The duration is not an ISO 8601 duration such as P3D."),
     "date_keyword_invalid": lambda: _("A date rule (x-not-after / x-not-before) takes only \"today\"."),

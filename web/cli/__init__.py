@@ -4,7 +4,9 @@ from __future__ import annotations
 from . import (  # noqa: F401  (register commands)
     catalogue,
     core,
+    decisions,
     designer,
+    diff,
     meetings,
     migrate,
     municipalities,
