@@ -59,7 +59,7 @@ def table(key: str, decision_id: str):
         return _page(key, source, stored, edited, package_problems=[
             problem_text(p.code, p.message) for p in invalid.problems]), 422
     flash(_("The decision table was checked and saved as the draft: deploy it on the process page."), "info")
-    return redirect(url_for(".table", key=key, decision_id=decision_id))
+    return redirect(url_for("designer.process", key=key, draft=1))
 
 
 @bp.route("/designer/processes/<key>/decisions/<decision_id>/try", methods=["POST"])
