@@ -14,8 +14,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import ColumnElement, and_, exists, false, func, literal, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from .. import audit
 from ..access.policy import coordinated_councils, meetings_of_councils, supervised_caseworkers
@@ -56,6 +56,7 @@ MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE = 10_000
 EXPORT_LIMIT = 10_000  # rows in one export; more asks the user to narrow the filters
+COUNT_LIMIT = 1_000  # a page counts at most this many matching cases: "1,000 or more" reads as well as an exact total
 RISKS = RISK_LEVELS
 SORTS = ("updated", "reference", "next_due")
 _REFERENCE = re.compile(r"^[0-9][0-9-]*$")
@@ -100,13 +101,16 @@ class CaseRow:
 @dataclass(frozen=True)
 class CasePage:
     items: list[CaseRow]
-    total: int
+    total: int  # at most COUNT_LIMIT: with `bounded`, "this many or more"
     page: int
     page_size: int
     filters: CaseFilters = field(default_factory=CaseFilters)
+    bounded: bool = False  # more than COUNT_LIMIT cases match: the total and the last page are not known
+    has_next: bool = False
 
     @property
     def pages(self) -> int:
+        """The number of pages, when the total is known (not `bounded`)."""
         return max(1, -(-self.total // self.page_size))
 
 
@@ -176,11 +180,12 @@ def visible_cases(session: Session, user: UserRecord, now: datetime, *, exportab
     if not user.active:
         return false()
     clauses: list[ColumnElement[bool]] = []
+    # Probed per case (OFFSET 0 keeps PostgreSQL from hashing every case the staff ever worked first), so a
+    # page or the bounded count stops at its last row whatever the years of closed cases.
     if roles & _STAFF_ROLES:
-        clauses.append(exists().where(CaseStaffRecord.case_id == CaseRecord.id, CaseStaffRecord.user_id == user.id))
+        clauses.append(_staff_works(CaseStaffRecord.user_id == user.id))
     if Role.SUPERVISOR.value in roles:
-        clauses.append(exists().where(CaseStaffRecord.case_id == CaseRecord.id,
-                                      CaseStaffRecord.user_id.in_(supervised_caseworkers(user))))
+        clauses.append(_staff_works(CaseStaffRecord.user_id.in_(supervised_caseworkers(user))))
     if not exportable:
         # The other bases end some days after closure (policy._access_ended).
         grace = user.municipality.closure_grace_days if user.municipality is not None else 30
@@ -192,6 +197,10 @@ def visible_cases(session: Session, user: UserRecord, now: datetime, *, exportab
     if not clauses:
         return false()
     return and_(CaseRecord.municipality_id == user.municipality_id, or_(*clauses))
+
+
+def _staff_works(staff: ColumnElement[bool]) -> ColumnElement[bool]:
+    return select(literal(1)).where(CaseStaffRecord.case_id == CaseRecord.id, staff).offset(0).exists()
 
 
 def _windows(session: Session, towns: ColumnElement[bool], today: date) -> ColumnElement[bool]:
@@ -264,7 +273,17 @@ def _body_clauses(user: UserRecord) -> list[ColumnElement[bool]]:
     return [lead, action]
 
 
-def _filtered(user: UserRecord, filters: CaseFilters, now: datetime) -> list[ColumnElement[bool]]:
+def _starts_with(column: InstrumentedAttribute[str | None], key: str, ranged: bool) -> ColumnElement[bool]:
+    like = column.startswith(key, autoescape=True)
+    if not ranged:
+        return like
+    # SQLite's LIKE ignores ASCII case, so it never uses the binary index (`ix_persons_municipality_name_key`)
+    # and reads every person of the years before; the same prefix as a range does (keys are lower case).
+    return and_(column >= key, column < key[:-1] + chr(ord(key[-1]) + 1), like)
+
+
+def _filtered(user: UserRecord, filters: CaseFilters, now: datetime, ranged: bool = False
+              ) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     open_task = and_(TaskRecord.case_id == CaseRecord.id, TaskRecord.status == TaskStatus.OPEN)
     if filters.q:
@@ -276,8 +295,7 @@ def _filtered(user: UserRecord, filters: CaseFilters, now: datetime) -> list[Col
         if key is not None:
             persons = select(PersonRecord.id).where(
                 PersonRecord.municipality_id == user.municipality_id,
-                or_(PersonRecord.name_key.startswith(key, autoescape=True),
-                    PersonRecord.kana_key.startswith(key, autoescape=True)))
+                or_(_starts_with(PersonRecord.name_key, key, ranged), _starts_with(PersonRecord.kana_key, key, ranged)))
             matches.append(CaseRecord.person_id.in_(persons))
         conditions.append(or_(false(), *matches))
     if filters.birth_year is not None:
@@ -300,8 +318,9 @@ def _filtered(user: UserRecord, filters: CaseFilters, now: datetime) -> list[Col
         conditions.append(or_(
             exists().where(CaseStaffRecord.case_id == CaseRecord.id, CaseStaffRecord.user_id == filters.caseworker_id),
             exists().where(open_task, TaskRecord.assignee_id == filters.caseworker_id)))
-    if filters.overdue:
-        conditions.append(exists().where(open_task, TaskRecord.due_at < now))
+    if filters.overdue:  # from the few overdue tasks (`ix_tasks_open_due`), not a test of every visible case
+        conditions.append(CaseRecord.id.in_(select(TaskRecord.case_id).where(
+            TaskRecord.status == TaskStatus.OPEN, TaskRecord.due_at < now)))
     return conditions
 
 
@@ -356,6 +375,11 @@ def _aware(moment: datetime | str) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
+def _ranged(session: Session) -> bool:
+    """Whether prefix searches need a range to use their index (SQLite; PostgreSQL's has text_pattern_ops)."""
+    return session.get_bind().dialect.name == "sqlite"
+
+
 def search_cases(session: Session, clock: Clock, user: UserRecord, filters: CaseFilters, page: int = 1,
                  page_size: int = DEFAULT_PAGE_SIZE) -> CasePage:
     """One page of the cases the user may see that match the filters, with the total; audited once."""
@@ -363,12 +387,20 @@ def search_cases(session: Session, clock: Clock, user: UserRecord, filters: Case
     page_size = min(max(page_size, 1), MAX_PAGE_SIZE)
     now = clock()
     with transaction(session):
-        condition = and_(visible_cases(session, user, now), *_filtered(user, filters, now))
-        total = session.scalar(select(func.count()).select_from(CaseRecord).where(condition)) or 0
-        items = _rows(session, condition, filters, now, (page - 1) * page_size, page_size)
+        condition = and_(visible_cases(session, user, now), *_filtered(user, filters, now, _ranged(session)))
+        # Counted up to one past COUNT_LIMIT, never every case of the years before: the correlated test per
+        # case stops at the bound (reading the staff's whole history into an IN list first does not).
+        found = select(CaseRecord.id).where(condition).limit(COUNT_LIMIT + 1)
+        total = session.scalar(select(func.count()).select_from(found.subquery())) or 0
+        bounded = total > COUNT_LIMIT
+        total = min(total, COUNT_LIMIT)
+        items = _rows(session, condition, filters, now, (page - 1) * page_size, page_size + 1)
+        has_next = len(items) > page_size
+        items = items[:page_size]
         audit.record(session, clock, user, "cases.listed", filters=filters.described(), page=page, shown=len(items),
-                     total=total)
-    return CasePage(items=items, total=total, page=page, page_size=page_size, filters=filters)
+                     total=total, bounded=bounded)
+    return CasePage(items=items, total=total, page=page, page_size=page_size, filters=filters, bounded=bounded,
+                    has_next=has_next)
 
 
 def may_export(user: UserRecord) -> bool:
@@ -385,7 +417,8 @@ def export_cases(session: Session, clock: Clock, user: UserRecord, filters: Case
     with transaction(session):
         rows: list[CaseRow] = []
         if allowed:
-            condition = and_(visible_cases(session, user, now, exportable=True), *_filtered(user, filters, now))
+            condition = and_(visible_cases(session, user, now, exportable=True),
+                             *_filtered(user, filters, now, _ranged(session)))
             while len(rows) < EXPORT_LIMIT:
                 batch = _rows(session, condition, filters, now, len(rows), MAX_PAGE_SIZE * 5)
                 rows.extend(batch)

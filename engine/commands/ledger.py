@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, exists, func, select
+from sqlalchemy import Select, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
 from .. import audit
@@ -49,6 +49,7 @@ MASKED = "（出力対象外）"
 RISKS = ("normal", "high", "urgent")
 BASES = ("consent", "council_art16")
 CHUNK = 500  # ids per IN list when an export reads actions of many cases
+OPEN_STATUSES = tuple(status for status in CaseStatus if status is not CaseStatus.COMPLETED)
 
 
 class LedgerSort(str, enum.Enum):
@@ -110,13 +111,18 @@ def _towns(councils: list[int]) -> Select[Any]:
 
 def _query(councils: list[int], filters: LedgerFilters, today: date) -> tuple[Select[Any], dict[str, Any]]:
     """The ledger's cases with their computed columns, filtered but neither sorted nor paged."""
-    decision, lead = aliased(CouncilDecisionRecord), aliased(OrganisationRecord)
+    decision, lead, inner = aliased(CouncilDecisionRecord), aliased(OrganisationRecord), aliased(CaseRecord)
+    # The open cases by (municipality, status), never `status != completed`: that walks every case closed over
+    # the years, and SQLite's statistics cannot tell the few open cases from the many closed ones.
+    open_cases = CaseRecord.id.in_(select(inner.id).where(inner.municipality_id.in_(_towns(councils)),
+                                                          inner.status.in_(OPEN_STATUSES)))
     # Joined, not `meeting_id IN (...)`: the item is found by its case, never by walking every meeting.
     tabled = (select(AgendaItemRecord.id).join(CouncilMeetingRecord, CouncilMeetingRecord.id == AgendaItemRecord.meeting_id)
               .where(AgendaItemRecord.case_id == CaseRecord.id, meetings_of_councils(councils))
-              .correlate(CaseRecord).exists())
-    waiting = exists().where(TaskRecord.case_id == CaseRecord.id, TaskRecord.status == TaskStatus.OPEN,
-                             TaskRecord.kind == TABLING)
+              .correlate(CaseRecord).offset(0).exists())
+    # OFFSET 0: probed per case; PostgreSQL would otherwise hash every agenda item or task of the years before.
+    waiting = (select(literal(1)).where(TaskRecord.case_id == CaseRecord.id, TaskRecord.status == TaskStatus.OPEN,
+                                        TaskRecord.kind == TABLING).correlate(CaseRecord).offset(0).exists())
     basis = (select(AgendaItemRecord.basis).join(CouncilMeetingRecord, CouncilMeetingRecord.id == AgendaItemRecord.meeting_id)
              .where(AgendaItemRecord.case_id == CaseRecord.id, meetings_of_councils(councils))
              .order_by(AgendaItemRecord.id.desc()).limit(1).correlate(CaseRecord).scalar_subquery())
@@ -134,8 +140,7 @@ def _query(councils: list[int], filters: LedgerFilters, today: date) -> tuple[Se
         # the case keeps its latest decision's id (council.record_decision): one primary-key join
         .outerjoin(decision, decision.id == CaseRecord.latest_decision_id)
         .outerjoin(lead, lead.id == decision.lead_body_id)
-        .where(CaseRecord.municipality_id.in_(_towns(councils)), CaseRecord.status != CaseStatus.COMPLETED,
-               tabled | waiting))
+        .where(open_cases, tabled | waiting))
     if filters.lead_body_id is not None:
         query = query.where(decision.lead_body_id == filters.lead_body_id)
     if filters.risk is not None:
@@ -144,18 +149,19 @@ def _query(councils: list[int], filters: LedgerFilters, today: date) -> tuple[Se
         query = query.where(CaseRecord.next_review_on < today)
     if filters.basis is not None:
         query = query.where(basis == filters.basis)
-    # Counted without the decision's joins unless a filter needs them: they change no case's presence.
-    counted = select(func.count(CaseRecord.id)).where(
-        CaseRecord.municipality_id.in_(_towns(councils)), CaseRecord.status != CaseStatus.COMPLETED, tabled | waiting)
+    # Counted and paged without the decision's joins unless a filter needs them: they change no case's
+    # presence, and without them the planner starts from the open cases, not from a sort index over all.
+    found = select(CaseRecord.id).where(open_cases, tabled | waiting)
     if filters.basis is not None:
-        counted = counted.where(basis == filters.basis)
+        found = found.where(basis == filters.basis)
     if filters.risk is not None:
-        counted = counted.where(CaseRecord.risk == filters.risk)
+        found = found.where(CaseRecord.risk == filters.risk)
     if filters.overdue:
-        counted = counted.where(CaseRecord.next_review_on < today)
+        found = found.where(CaseRecord.next_review_on < today)
     if filters.lead_body_id is not None:
-        counted = select(func.count()).select_from(query.with_only_columns(CaseRecord.id).subquery())
-    columns["count"] = counted
+        found = query.with_only_columns(CaseRecord.id)
+    columns["ids"] = found
+    columns["count"] = select(func.count()).select_from(found.subquery())
     return query, columns
 
 
@@ -213,7 +219,7 @@ def ledger(session: Session, clock: Clock, user: UserRecord, filters: LedgerFilt
         pages = max(1, -(-total // PAGE_SIZE))
         page = min(max(page, 1), pages)
         # The page's ids first, ordered by the sort key alone; the other columns only for those 200 cases.
-        ids = list(session.scalars(_ordered(query.with_only_columns(CaseRecord.id), columns, sort)
+        ids = list(session.scalars(_ordered(columns["ids"], columns, sort)
                                    .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)))
         place = {case_id: n for n, case_id in enumerate(ids)}
         found = sorted(session.execute(query.where(CaseRecord.id.in_(ids))), key=lambda r: place[r.id])

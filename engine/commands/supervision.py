@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from .. import audit
@@ -112,8 +112,11 @@ def team_names(session: Session, user: UserRecord) -> list[str]:
 
 def _team_works(case_id: Any, user: UserRecord) -> ColumnElement[bool]:
     # Correlated, not `case_id IN (every case the team ever worked)`: that list grows with the years of
-    # closed cases, while the open tasks (or error cases) checked against it stay a few hundred.
-    return exists().where(CaseStaffRecord.case_id == case_id, CaseStaffRecord.user_id.in_(supervised_caseworkers(user)))
+    # closed cases, while the open tasks (or error cases) checked against it stay a few hundred. OFFSET 0
+    # keeps PostgreSQL from hashing that whole list anyway (its "hashed SubPlan", 10x slower at 100,000).
+    return (select(literal(1)).where(CaseStaffRecord.case_id == case_id,
+                                     CaseStaffRecord.user_id.in_(supervised_caseworkers(user)))
+            .offset(0).exists())
 
 
 def team_tasks(user: UserRecord) -> ColumnElement[bool]:

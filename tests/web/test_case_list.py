@@ -22,7 +22,7 @@ from tsunagu.engine.casefile.tables import (
     OrganisationRecord,
     PersonRecord,
 )
-from tsunagu.engine.commands import cases
+from tsunagu.engine.commands import case_list, cases
 from tsunagu.engine.models import AuditRecord, TaskRecord, TaskStatus
 
 
@@ -219,3 +219,22 @@ def test_a_council_member_may_not_export_the_list(client, login, staff, session,
         assert "権限" in response.get_data(as_text=True)
     refused = session.scalars(select(AuditRecord).where(AuditRecord.action == "cases.export_refused")).all()
     assert len(refused) == 2 and all(a.actor_id == member.id for a in refused)
+
+
+def test_past_the_count_limit_the_list_says_or_more_and_pages_on_without_a_last_page(
+        client, login, session, clock, caseworker, council_version, monkeypatch):
+    monkeypatch.setattr(case_list, "COUNT_LIMIT", 5)
+    for n in range(7):
+        _case(session, clock, caseworker, council_version, f"相談{n}")
+        clock.advance(timedelta(minutes=1))
+    login(caseworker)
+    first = client.get("/cases?size=3").get_data(as_text=True)
+    count = text(element(first, "case-count"))
+    assert count.startswith("5") and "7" not in count and "/" not in count  # "5件以上", no "of 3 pages"
+    assert _titles(element(first, "case-list")) == ["相談6", "相談5", "相談4"]
+    assert "page=2" in element(first, "case-pages") and 'rel="prev"' not in element(first, "case-pages")
+    last = client.get("/cases?size=3&page=3").get_data(as_text=True)
+    assert _titles(element(last, "case-list")) == ["相談0"]
+    assert 'rel="next"' not in element(last, "case-pages") and "page=2" in element(last, "case-pages")
+    row = session.scalar(select(AuditRecord).where(AuditRecord.action == "cases.listed").order_by(AuditRecord.id.desc()))
+    assert row.detail["total"] == 5 and row.detail["bounded"] is True
