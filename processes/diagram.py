@@ -183,46 +183,6 @@ def _event_kinds(el: etree._Element | None) -> list[str]:
 
 # ---------------------------------------------------------------- drawing
 
-_STYLE = """
-.bpmn-diagram{font-family:"Hiragino Sans","Noto Sans CJK JP","Yu Gothic",Meiryo,sans-serif;font-size:12px}
-.bpmn-diagram text{fill:#1a1a1a;stroke:none}
-.bpmn-diagram .shape{fill:#fff;stroke:#333;stroke-width:1.5}
-.bpmn-diagram .pool,.bpmn-diagram .lane{fill:none;stroke:#8a8a8a;stroke-width:1}
-.bpmn-diagram .head{fill:#f3f4f6;stroke:#8a8a8a;stroke-width:1}
-.bpmn-diagram .lane-name,.bpmn-diagram .pool-name{font-weight:bold;writing-mode:vertical-rl;text-orientation:mixed}
-.bpmn-diagram .container .shape{fill:#fff;fill-opacity:.55}
-.bpmn-diagram .event-sub .shape,.bpmn-diagram .non-interrupting .shape{stroke-dasharray:6 3}
-.bpmn-diagram .endEvent .shape,.bpmn-diagram .callActivity .shape{stroke-width:4}
-.bpmn-diagram .inner{fill:none;stroke:#333;stroke-width:1.2}
-.bpmn-diagram .marker *,.bpmn-diagram .glyph *{fill:none;stroke:#333;stroke-width:1.3}
-.bpmn-diagram .marker .filled,.bpmn-diagram .glyph.throw > *{fill:#333}
-.bpmn-diagram .glyph.throw .fold,.bpmn-diagram .marker .fold{stroke:#fff}
-.bpmn-diagram .flow{fill:none;stroke:#333;stroke-width:1.5}
-.bpmn-diagram .messageFlow .flow{stroke-dasharray:8 5}
-.bpmn-diagram .association .flow{stroke:#666;stroke-dasharray:2 4;stroke-width:1.3}
-.bpmn-diagram .hit{fill:none;stroke:transparent;stroke-width:12}
-.bpmn-diagram .flow-label{font-size:11px}
-.bpmn-diagram .data .shape{fill:#fff}
-.bpmn-diagram .annotation path{fill:none;stroke:#666}
-.bpmn-diagram .heat-1 .shape{fill:#e8f1fb}
-.bpmn-diagram .heat-2 .shape{fill:#cde0f5}
-.bpmn-diagram .heat-3 .shape{fill:#aac9ee}
-.bpmn-diagram .heat-4 .shape{fill:#86b1e4}
-.bpmn-diagram .heat-5 .shape{fill:#6499d8}
-.bpmn-diagram .warning .shape,.bpmn-diagram .warning .flow{stroke:#c98a00;stroke-width:3}
-.bpmn-diagram .problem .shape,.bpmn-diagram .problem .flow{stroke:#c62828;stroke-width:3}
-.bpmn-diagram .flag circle{fill:#c62828;stroke:#fff}
-.bpmn-diagram .flag text{fill:#fff;font-weight:bold}
-.bpmn-diagram .flag.amber circle{fill:#f2b600}
-.bpmn-diagram .flag.amber text{fill:#1a1a1a}
-.bpmn-diagram .badge rect{fill:#fff;stroke:#333;stroke-width:1}
-.bpmn-diagram .badge text{font-weight:bold}
-.bpmn-diagram .badge .overdue{fill:#c62828}
-.bpmn-diagram .note{fill:#555}
-.bpmn-diagram a:hover .shape,.bpmn-diagram a:focus .shape{stroke:#1565c0;stroke-width:3}
-"""
-
-
 def _defs(p: str) -> str:
     return (
         "<defs>"
@@ -495,7 +455,7 @@ def render_svg(files: dict[str, str], process_id: str, *, marks: dict[str, Mark]
         f'viewBox="{x0:.1f} {y0:.1f} {width:.1f} {height:.1f}" width="{shown_width:.0f}" '
         f'height="{height * shown_width / width:.0f}" role="img" '
         f'aria-labelledby="{prefix}-title" data-process="{_esc(process_id)}">'
-        f'<title id="{prefix}-title">{_esc(heading)}</title><style>{_STYLE}</style>{_defs(prefix)}'
+        f'<title id="{prefix}-title">{_esc(heading)}</title>{_defs(prefix)}'
         + note + "".join(back) + "".join(c for _, c in containers) + "".join(edges) + "".join(nodes)
         + "".join(boundary) + "".join(badges) + "</svg>"
     )
