@@ -5,13 +5,28 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-postgres translations messages clean
+.PHONY: run test test-postgres translations messages clean modeller
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
+
+# The designer's browser modeller (bpmn-js) from the npm registry, pinned by modeller/package-lock.json and
+# bundled into web/static/modeller/ (not committed). Rebuilt only when the lockfile or the sources change.
+MODELLER_DEPS := modeller/node_modules/.installed-stamp
+MODELLER_STAMP := web/static/modeller/.built-stamp
+
+modeller: $(MODELLER_STAMP)
+
+$(MODELLER_DEPS): modeller/package.json modeller/package-lock.json
+	cd modeller && npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
+$(MODELLER_STAMP): $(MODELLER_DEPS) modeller/build.mjs $(wildcard modeller/src/*)
+	cd modeller && node build.mjs
+	touch $@
 
 translations: $(STAMP)
 	$(BIN)/pybabel compile --statistics -d web/translations
@@ -20,12 +35,12 @@ messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -k lazy_gettext -o web/translations/messages.pot .
 	$(BIN)/pybabel update -i web/translations/messages.pot -d web/translations --no-fuzzy-matching
 
-run: $(STAMP) translations
+run: $(STAMP) translations modeller
 	$(BIN)/tsunagu demo
 	@echo "Tsunagu: http://127.0.0.1:5000  (stop with Ctrl-C)"
 	TSUNAGU_SCHEDULER_IN_WEB=true $(BIN)/tsunagu serve
 
-test: $(STAMP) translations
+test: $(STAMP) translations modeller
 	$(BIN)/ruff check engine web processes tests bench
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
@@ -35,4 +50,4 @@ test-postgres: $(STAMP) translations
 	TSUNAGU_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest tests/integration tests/web tests/system
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .mypy_cache
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache web/static/modeller modeller/node_modules

@@ -26,6 +26,7 @@ from . import (
     errors,
     inbox,
     ledger,
+    modeller,
     notices,
     pledge,
     prints,
@@ -65,6 +66,9 @@ def create_app(overrides: dict | None = None) -> Flask:
         BABEL_DEFAULT_LOCALE=settings.default_locale,
         BABEL_DEFAULT_TIMEZONE=settings.time_zone,
         BABEL_TRANSLATION_DIRECTORIES=str(TRANSLATIONS),
+        # A form field may hold a whole diagram posted from the modeller (the standard one is 70 KB);
+        # above this the answer is 413 with a Japanese page.
+        MAX_FORM_MEMORY_SIZE=4 * 1024 * 1024,
     )
     app.extensions["tsunagu.clock"] = overrides.pop("CLOCK", system_clock)
     app.extensions["tsunagu.settings"] = settings
@@ -82,7 +86,7 @@ def create_app(overrides: dict | None = None) -> Flask:
                       council.bp, notices.bp, admin.bp, admin_users.bp, admin_organisations.bp, admin_catalogue.bp,
                       admin_security.bp, admin_teams.bp, prints.bp, designer.bp, case_list.bp, supervision.bp,
                       ledger.bp, reports.bp, process_diff.bp, case_migration.bp, task_settings.bp,
-                      decision_tables.bp):
+                      decision_tables.bp, modeller.bp):
         app.register_blueprint(blueprint)
     # In this order: HEAD is made a plain read, an idle session ends, then the user is loaded, then what
     # they must do first: replace a one-time password, enrol a second factor, accept the secrecy pledge.

@@ -1,0 +1,21 @@
+// Bundles the modeller page's script and stylesheet into the web package's static files
+// (web/static/modeller/), minified, with bpmn-js's font as files: the page's Content-Security-Policy
+// allows scripts, styles and fonts from Tsunagu's own address only (no inline code, no data: fonts).
+import { build } from 'esbuild';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+await build({
+  entryPoints: { modeller: path.join(here, 'src', 'modeller.js') },
+  outdir: path.join(here, '..', 'web', 'static', 'modeller'),
+  bundle: true,
+  minify: true,
+  format: 'iife',
+  target: ['es2020'],
+  legalComments: 'linked',
+  loader: { '.woff': 'file', '.woff2': 'file', '.ttf': 'file', '.eot': 'file', '.svg': 'file' },
+  assetNames: '[name]',
+  logLevel: 'warning',
+});

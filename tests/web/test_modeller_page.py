@@ -1,0 +1,152 @@
+"""The modeller page: the diagram travels to bpmn-js in a data island, the edited file posted back becomes a
+draft validated like an upload, and a refused file comes back with its problems and nothing stored."""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from page_text import element, text
+from sqlalchemy import func, select
+
+from tsunagu.engine.access import users
+from tsunagu.engine.models import AuditRecord, ProcessDraftRecord
+
+KEY = "kodoku_koritsu_case"
+BPMN = f"{KEY}.bpmn"
+URL = f"/designer/processes/{KEY}/modeller"
+
+
+@pytest.fixture
+def designer(session, clock, municipality, user_password):
+    user = users.create_user(session, clock, municipality_id=municipality.id, username="designer",
+                             display_name="設計 太郎", password=user_password, roles=["designer"])
+    session.commit()
+    return user
+
+
+@pytest.fixture
+def built(app, tmp_path, monkeypatch):
+    """The bundle as `make modeller` leaves it (a stand-in file, so the test does not need npm)."""
+    static = tmp_path / "static"
+    (static / "modeller").mkdir(parents=True)
+    (static / "modeller" / "modeller.js").write_text("/* bundle */")
+    monkeypatch.setattr(app, "static_folder", str(static))
+    return static
+
+
+def _island(html: str) -> dict:
+    found = re.search(r'<script type="application/json" id="modeller-data">(.*?)</script>', html, re.S)
+    assert found, "the page has no data island"
+    return json.loads(found.group(1))
+
+
+def _base(html: str) -> str:
+    found = re.search(r'<input type="hidden" name="base" value="([0-9a-f]+)">', html)
+    assert found
+    return found.group(1)
+
+
+def _drafts(session) -> int:
+    session.rollback()
+    return session.scalar(select(func.count()).select_from(ProcessDraftRecord))
+
+
+def test_the_page_carries_the_live_diagram_to_the_modeller_with_the_packages_forms_and_decisions(
+        client, login, designer, standard_version, built):
+    login(designer)
+    page = client.get(URL)
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    data = _island(html)
+    assert data["xml"] == standard_version.files[BPMN] and data["file"] == BPMN and data["problems"] == []
+    assert data["roles"]["caseworker"] == "相談支援員"
+    assert "intake-uischema.json" in data["layouts"]
+    assert '<option value="intake-schema.json">' in element(html, "p-form")
+    assert '<option value="risk_triage">' in element(html, "decision-ids")
+    assert "現行の第1版から" in text(element(html, "source"))
+    assert 'src="/static/modeller/modeller.js"' in html
+    assert "<script>" not in html  # the page's Content-Security-Policy runs no inline script
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+
+
+def test_without_the_built_bundle_the_page_says_to_run_make_modeller(client, login, designer, standard_version,
+                                                                       app, tmp_path, monkeypatch):
+    monkeypatch.setattr(app, "static_folder", str(tmp_path / "nothing-built"))
+    login(designer)
+    page = client.get(URL)
+    assert page.status_code == 200
+    missing = text(element(page.get_data(as_text=True), "modeller-missing"))
+    assert "make modeller を実行してください" in missing
+    assert "modeller.js" not in page.get_data(as_text=True)
+
+
+def test_a_changed_diagram_becomes_the_draft_with_only_its_bpmn_file_replaced(
+        client, login, designer, standard_version, session, built):
+    login(designer)
+    html = client.get(URL).get_data(as_text=True)
+    edited = _island(html)["xml"].replace('name="相談受付"', 'name="相談受付（窓口・電話）"')
+    saved = client.post(URL, data={"xml": edited, "base": _base(html)})
+    assert saved.status_code == 302, saved.get_data(as_text=True)
+    assert saved.headers["Location"].endswith(f"/designer/processes/{KEY}?draft=1")
+    session.rollback()
+    draft = session.scalar(select(ProcessDraftRecord))
+    old, new = standard_version.files, draft.files
+    assert {n for n in set(old) | set(new) if old.get(n) != new.get(n)} == {BPMN}
+    assert new[BPMN] == edited
+    [audited] = session.scalars(select(AuditRecord).where(AuditRecord.action == "process.diagram_edited")).all()
+    assert audited.detail["file"] == BPMN and audited.detail["source"] == "version 1"
+
+    again = client.get(URL).get_data(as_text=True)  # the modeller now opens the waiting draft
+    assert _island(again)["xml"] == edited and "登録待ちの下書きから" in text(element(again, "source"))
+
+
+def test_a_refused_due_time_is_listed_and_handed_back_to_the_modeller_to_mark_and_nothing_is_stored(
+        client, login, designer, standard_version, session, built):
+    login(designer)
+    html = client.get(URL).get_data(as_text=True)
+    edited = _island(html)["xml"].replace('name="dueIn" value="P3D"', 'name="dueIn" value="3日"', 1)
+    refused = client.post(URL, data={"xml": edited, "base": _base(html)})
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    listed = text(element(page, "problems"))
+    assert "何も登録していません" in listed and "intake" in listed and "ISO 8601" in listed
+    data = _island(page)
+    assert data["xml"] == edited  # the designer's work comes back, not the stored file
+    assert [p["element"] for p in data["problems"]] == ["intake"]
+    assert 'data-element="intake"' in element(page, "problems")
+    assert _drafts(session) == 0
+
+
+def test_broken_xml_and_a_diagram_without_its_process_are_refused_and_nothing_is_stored(
+        client, login, designer, standard_version, session, built):
+    login(designer)
+    html = client.get(URL).get_data(as_text=True)
+    xml = _island(html)["xml"]
+    broken = client.post(URL, data={"xml": xml.replace("</bpmn:definitions>", ""), "base": _base(html)})
+    assert broken.status_code == 422
+    assert "xml_invalid" in text(element(broken.get_data(as_text=True), "problems"))
+    renamed = client.post(URL, data={"xml": xml.replace(f'id="{KEY}"', 'id="another_process"')
+                                     .replace(f'processRef="{KEY}"', 'processRef="another_process"'),
+                                     "base": _base(html)})
+    assert renamed.status_code == 422 and "process_missing" in renamed.get_data(as_text=True)
+    empty = client.post(URL, data={"xml": "", "base": _base(html)})
+    assert empty.status_code == 422
+    assert _drafts(session) == 0
+
+
+def test_other_staff_are_refused_and_an_unchanged_or_stale_save_stores_nothing(
+        client, login, designer, caseworker, standard_version, session, built):
+    login(caseworker)
+    assert client.get(URL).status_code == 403
+    assert client.post(URL, data={"xml": "<x/>"}).status_code == 403
+    client.post("/logout")
+    login(designer)
+    assert client.get("/designer/processes/nope/modeller").status_code == 404
+    html = client.get(URL).get_data(as_text=True)
+    xml = _island(html)["xml"]
+    unchanged = client.post(URL, data={"xml": xml, "base": _base(html)})
+    assert unchanged.status_code == 302 and unchanged.headers["Location"].endswith(URL)
+    stale = client.post(URL, data={"xml": xml.replace("相談受付", "受付"), "base": "0" * 64})
+    assert stale.status_code == 302 and stale.headers["Location"].endswith(URL)
+    assert _drafts(session) == 0
