@@ -42,6 +42,10 @@ def test_a_lowered_threshold_deployed_from_the_table_page_triages_a_new_case_hig
     page.fill("#note", "UCLA得点7点以上を高リスクとする（地域の実情に合わせた）")
     page.get_by_role("button", name="下書きを登録して有効にする").click()
     expect(page.locator(".flashes")).to_contain_text("第1版を有効にしました")
+    # The comparison with the national template names exactly the changed entry.
+    page.locator("#compare-versions").click()
+    expect(page.locator("main")).to_contain_text(">= 7")
+    screenshot(page, "designer-diff")
     _sign_out(page)
 
     _sign_in(page, live_server, "caseworker")
