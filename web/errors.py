@@ -50,6 +50,9 @@ def refuse_unstorable_input():
     """Answer 422 naming the field when a query argument or form field holds a NUL byte."""
     if request.endpoint in OWN_CHECKS:
         return None
+    # A NUL inside the address itself (a process key, a file name) names nothing that can exist.
+    if any(isinstance(value, str) and unstorable(value) for value in (request.view_args or {}).values()):
+        return _page(404, "not_found", _http_message(404))
     for source in (request.args, request.form):
         for name, values in source.lists():
             if unstorable(name) or any(unstorable(value) for value in values):

@@ -183,3 +183,14 @@ def test_a_lane_that_is_not_a_role_is_mapped_at_upload_and_its_tasks_go_to_that_
     version = session.scalar(select(ProcessVersionRecord).where(ProcessVersionRecord.process_id == key))
     case = cases.start_case(session, clock, caseworker, version, "レーンの確認")
     assert [t.role for t in queries.open_tasks_of_case(session, case.id)] == ["caseworker"]
+
+
+@pytest.mark.parametrize("path", ["/designer/processes/%00/tasks", "/designer/processes/%00/decisions",
+                                  "/designer/processes/a%00b", "/designer/processes/%00/forms/x%00.json",
+                                  "/designer/processes/%00/modeller", "/designer/processes/%00/diff"])
+def test_a_nul_byte_in_the_address_is_not_found_before_any_database_reads_it(
+        client, login, designer, standard_version, path):
+    login(designer)
+    response = client.get(path)
+    assert response.status_code == 404
+    assert "見つかりません" in response.get_data(as_text=True)
