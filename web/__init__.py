@@ -24,6 +24,7 @@ from . import (
     decision_tables,
     designer,
     errors,
+    form_editor,
     inbox,
     ledger,
     modeller,
@@ -86,7 +87,7 @@ def create_app(overrides: dict | None = None) -> Flask:
                       council.bp, notices.bp, admin.bp, admin_users.bp, admin_organisations.bp, admin_catalogue.bp,
                       admin_security.bp, admin_teams.bp, prints.bp, designer.bp, case_list.bp, supervision.bp,
                       ledger.bp, reports.bp, process_diff.bp, case_migration.bp, task_settings.bp,
-                      decision_tables.bp, modeller.bp):
+                      decision_tables.bp, modeller.bp, form_editor.bp):
         app.register_blueprint(blueprint)
     # In this order: HEAD is made a plain read, an idle session ends, then the user is loaded, then what
     # they must do first: replace a one-time password, enrol a second factor, accept the secrecy pledge.

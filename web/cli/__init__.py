@@ -7,6 +7,7 @@ from . import (  # noqa: F401  (register commands)
     decisions,
     designer,
     diff,
+    forms,
     meetings,
     migrate,
     municipalities,
