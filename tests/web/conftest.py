@@ -101,6 +101,15 @@ MEETING_DAY = "2026-12-03"
 
 
 @pytest.fixture
+def designer(session, clock, municipality, user_password):
+    """A process designer of the municipality (the designer's pages: processes, forms, tables, migration)."""
+    user = users.create_user(session, clock, municipality_id=municipality.id, username="designer",
+                             display_name="設計 太郎", password=user_password, roles=["designer"])
+    session.commit()
+    return user
+
+
+@pytest.fixture
 def coordinator(session, clock, municipality, user_password):
     """Staff of the body the mayor designated as the council's coordinating body (調整機関, Act Art. 17):
     the role alone would run no council business."""

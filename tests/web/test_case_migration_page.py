@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tsunagu.engine.access import users
 from tsunagu.engine.commands import cases
 from tsunagu.engine.models import CaseRecord, MigrationBatchRecord
 from tsunagu.processes.deployment import deploy
@@ -25,14 +24,6 @@ def _without_intake_form_title(files):
     files["kodoku_koritsu_case.bpmn"] = files["kodoku_koritsu_case.bpmn"].replace(
         '<spiffworkflow:property name="dueIn" value="P3D" />', '<spiffworkflow:property name="dueIn" value="P5D" />', 1)
     return files
-
-
-@pytest.fixture
-def designer(session, clock, municipality, user_password):
-    user = users.create_user(session, clock, municipality_id=municipality.id, username="designer",
-                             display_name="設計 太郎", password=user_password, roles=["designer"])
-    session.commit()
-    return user
 
 
 @pytest.fixture

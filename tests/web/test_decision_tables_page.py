@@ -6,7 +6,6 @@ import pytest
 from page_text import element, text
 from sqlalchemy import select
 
-from tsunagu.engine.access import users
 from tsunagu.engine.commands import cases
 from tsunagu.engine.commands.versions import live_version
 from tsunagu.engine.models import ProcessDraftRecord, TaskRecord, TaskStatus
@@ -22,14 +21,6 @@ INTAKE = {"consultation_date": "2026-11-27", "channel": "phone", "person_name": 
 ASSESSMENT = {"assessed_on": "2026-11-27", "respondent": "self", "loneliness_direct": 3, "ucla_1": 2, "ucla_2": 2,
               "ucla_3": 3, "contact_frequency": "monthly", "participation": "no", "support_received": "yes",
               "helps_others": "no"}
-
-
-@pytest.fixture
-def designer(session, clock, municipality, user_password):
-    user = users.create_user(session, clock, municipality_id=municipality.id, username="designer",
-                             display_name="設計 太郎", password=user_password, roles=["designer"])
-    session.commit()
-    return user
 
 
 def _form(table: decision_tables.DecisionTable, **changes: str) -> dict[str, str]:

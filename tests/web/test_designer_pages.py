@@ -12,19 +12,10 @@ import pytest
 from page_text import element, text
 from sqlalchemy import func, select
 
-from tsunagu.engine.access import users
 from tsunagu.engine.commands import cases, queries
 from tsunagu.engine.models import ProcessDraftRecord, ProcessVersionRecord
 
 KEY = "kodoku_koritsu_case"
-
-
-@pytest.fixture
-def designer(session, clock, municipality, user_password):
-    user = users.create_user(session, clock, municipality_id=municipality.id, username="designer",
-                             display_name="設計 太郎", password=user_password, roles=["designer"])
-    session.commit()
-    return user
 
 
 def _zip(files: dict[str, str]) -> bytes:

@@ -10,7 +10,6 @@ import pytest
 from page_text import element, text
 from sqlalchemy import func, select
 
-from tsunagu.engine.access import users
 from tsunagu.engine.commands import cases, queries
 from tsunagu.engine.commands.versions import live_version
 from tsunagu.engine.models import AuditRecord, ProcessDraftRecord
@@ -28,14 +27,6 @@ def app(app):
     if "form_editor" not in app.blueprints:
         app.register_blueprint(form_editor.bp)
     return app
-
-
-@pytest.fixture
-def designer(session, clock, municipality, user_password):
-    user = users.create_user(session, clock, municipality_id=municipality.id, username="designer",
-                             display_name="設計 太郎", password=user_password, roles=["designer"])
-    session.commit()
-    return user
 
 
 class _Fields(HTMLParser):

@@ -9,20 +9,11 @@ import pytest
 from page_text import element, text
 from sqlalchemy import func, select
 
-from tsunagu.engine.access import users
 from tsunagu.engine.models import AuditRecord, ProcessDraftRecord
 
 KEY = "kodoku_koritsu_case"
 BPMN = f"{KEY}.bpmn"
 URL = f"/designer/processes/{KEY}/modeller"
-
-
-@pytest.fixture
-def designer(session, clock, municipality, user_password):
-    user = users.create_user(session, clock, municipality_id=municipality.id, username="designer",
-                             display_name="設計 太郎", password=user_password, roles=["designer"])
-    session.commit()
-    return user
 
 
 @pytest.fixture

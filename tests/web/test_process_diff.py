@@ -6,20 +6,11 @@ import pytest
 from page_text import element, text
 from sqlalchemy import select
 
-from tsunagu.engine.access import users
 from tsunagu.engine.models import AuditRecord
 from tsunagu.processes import drafts
 
 KEY = "kodoku_koritsu_case"
 BPMN_FILE = f"{KEY}.bpmn"
-
-
-@pytest.fixture
-def designer(session, clock, municipality, user_password):
-    user = users.create_user(session, clock, municipality_id=municipality.id, username="designer",
-                             display_name="設計 太郎", password=user_password, roles=["designer"])
-    session.commit()
-    return user
 
 
 @pytest.fixture

@@ -6,25 +6,15 @@ import difflib
 import re
 from datetime import timedelta
 
-import pytest
 from page_text import element, text
 from sqlalchemy import func, select
 
-from tsunagu.engine.access import users
 from tsunagu.engine.commands import cases, queries
 from tsunagu.engine.commands.versions import live_version
 from tsunagu.engine.models import AuditRecord, ProcessDraftRecord
 
 KEY = "kodoku_koritsu_case"
 BPMN = f"{KEY}.bpmn"
-
-
-@pytest.fixture
-def designer(session, clock, municipality, user_password):
-    user = users.create_user(session, clock, municipality_id=municipality.id, username="designer",
-                             display_name="設計 太郎", password=user_password, roles=["designer"])
-    session.commit()
-    return user
 
 
 def _form(html: str) -> dict[str, str]:
