@@ -6,22 +6,17 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from tsunagu.engine.access import permissions
 from tsunagu.engine.commands import migration
 from tsunagu.engine.errors import Conflict, InvalidState
 
 from .context import clock, login_required
+from .designer import designer_town
 from .extensions import db
 
 bp = Blueprint("case_migration", __name__)
 
 SLICE_SECONDS = 5.0  # one request moves cases for about this long, then the page asks for the next slice
 SLICE_CASES = 200
-
-
-def _town() -> int:
-    permissions.require_designer(g.user, g.user.municipality_id)
-    return int(g.user.municipality_id)
 
 
 def reason_text(code: str | None) -> str:
@@ -46,7 +41,7 @@ def _helpers() -> dict:
 @bp.route("/designer/processes/<key>/migrate")
 @login_required
 def show(key: str):
-    town = _town()
+    town = designer_town()
     found = migration.plan(db.session, clock(), g.user, key, town)
     batch = migration.latest_batch(db.session, town, key)
     moves = migration.batch_moves(db.session, batch.id) if batch is not None else []
@@ -56,7 +51,7 @@ def show(key: str):
 @bp.route("/designer/processes/<key>/migrate", methods=["POST"])
 @login_required
 def start(key: str):
-    town = _town()
+    town = designer_town()
     try:
         batch, _found = migration.start_batch(db.session, clock(), g.user, key, town, via="web")
     except Conflict:
@@ -68,7 +63,7 @@ def start(key: str):
 @bp.route("/designer/processes/<key>/migrate/<int:batch_id>", methods=["POST"])
 @login_required
 def resume(key: str, batch_id: int):
-    _town()
+    designer_town()
     after = request.form.get("after", "0")
     return _slice(key, batch_id, int(after) if after.isascii() and after.isdigit() and len(after) < 12 else 0)
 
@@ -84,7 +79,7 @@ def _slice(key: str, batch_id: int, after: int):
 @bp.route("/designer/cases/<int:case_id>/migrate-back", methods=["POST"])
 @login_required
 def move_back(case_id: int):
-    _town()
+    designer_town()
     key = request.form.get("key", "")
     try:
         migration.move_back(db.session, clock(), g.user, case_id)

@@ -10,13 +10,12 @@ from typing import Any
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from tsunagu.engine.access import permissions
 from tsunagu.engine.errors import DefinitionInvalid, TsunaguError
 from tsunagu.processes import decision_tables, decision_trial, drafts
 from tsunagu.processes.decision_tables import HIT_POLICIES, MAX_RULES, DecisionTable, EntryProblem, Rule
 
 from .context import clock, login_required
-from .designer import problem_text
+from .designer import designer_town, problem_text
 from .extensions import db
 
 bp = Blueprint("decision_tables", __name__)
@@ -24,15 +23,10 @@ bp = Blueprint("decision_tables", __name__)
 MAX_FIELD = 4000  # longer than any entry may be: the check says so, beside the entry
 
 
-def _town() -> int:
-    permissions.require_designer(g.user, g.user.municipality_id)
-    return g.user.municipality_id
-
-
 @bp.route("/designer/processes/<key>/decisions")
 @login_required
 def index(key: str):
-    source = decision_tables.editable_files(db.session, _town(), key)
+    source = decision_tables.editable_files(db.session, designer_town(), key)
     return render_template("designer_decisions.html", key=key, source=source,
                            tables=decision_tables.decisions(source.files))
 
@@ -40,7 +34,7 @@ def index(key: str):
 @bp.route("/designer/processes/<key>/decisions/<decision_id>", methods=["GET", "POST"])
 @login_required
 def table(key: str, decision_id: str):
-    town = _town()
+    town = designer_town()
     source = decision_tables.editable_files(db.session, town, key)
     stored = decision_tables.find_table(source.files, decision_id)
     if request.method == "GET":
@@ -65,7 +59,7 @@ def table(key: str, decision_id: str):
 @bp.route("/designer/processes/<key>/decisions/<decision_id>/try", methods=["POST"])
 @login_required
 def try_table(key: str, decision_id: str):
-    source = decision_tables.editable_files(db.session, _town(), key)
+    source = decision_tables.editable_files(db.session, designer_town(), key)
     stored = decision_tables.find_table(source.files, decision_id)
     edited = _posted(stored)
     names = decision_trial.input_names(stored)

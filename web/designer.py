@@ -32,15 +32,16 @@ def _helpers() -> dict:
     return {"problem_text": problem_text}
 
 
-def _town() -> int:
+def designer_town() -> int:
+    """The signed-in designer's municipality, or refused: every designer page edits only its own."""
     permissions.require_designer(g.user, g.user.municipality_id)
-    return g.user.municipality_id
+    return int(g.user.municipality_id)
 
 
 @bp.route("/designer")
 @login_required
 def index():
-    town = _town()
+    town = designer_town()
     overview = process_overview(db.session, town)
     waiting = {d.process_id: d for d in db.session.query(ProcessDraftRecord).filter_by(municipality_id=town)}
     return render_template("designer.html", processes=overview, drafts=waiting)
@@ -59,7 +60,7 @@ class Shown:
 @bp.route("/designer/processes/<key>")
 @login_required
 def process(key: str):
-    town = _town()
+    town = designer_town()
     overview = _overview(town, key)
     draft = db.session.query(ProcessDraftRecord).filter_by(municipality_id=town, process_id=key).one_or_none()
     shown = _shown(town, overview, draft)
@@ -117,14 +118,14 @@ def _shown(town: int, overview: ProcessOverview | None, draft: ProcessDraftRecor
 @bp.route("/designer/upload")
 @login_required
 def upload_form():
-    _town()
+    designer_town()
     return render_template("designer_upload.html", problems=[], lanes=[], mapping={}, svg=None)
 
 
 @bp.route("/designer/upload", methods=["POST"])
 @login_required
 def upload():
-    town = _town()
+    town = designer_town()
     try:
         files = _uploaded_files()
     except DefinitionInvalid as invalid:
@@ -193,7 +194,7 @@ def _lane_file(mapping: dict[str, str]) -> str:
 @bp.route("/designer/processes/<key>/draft/deploy", methods=["POST"])
 @login_required
 def deploy_draft(key: str):
-    town = _town()
+    town = designer_town()
     try:
         result = drafts.deploy_draft(db.session, clock(), g.user, town, key, request.form.get("note"), via="web")
     except FormInvalid as invalid:
@@ -210,7 +211,7 @@ def deploy_draft(key: str):
 @bp.route("/designer/processes/<key>/draft/discard", methods=["POST"])
 @login_required
 def discard_draft(key: str):
-    drafts.discard_draft(db.session, clock(), g.user, _town(), key, via="web")
+    drafts.discard_draft(db.session, clock(), g.user, designer_town(), key, via="web")
     flash(_("The draft was discarded."), "info")
     return redirect(url_for(".process", key=key) if _overview(g.user.municipality_id, key) else url_for(".index"))
 
@@ -218,7 +219,7 @@ def discard_draft(key: str):
 @bp.route("/designer/processes/<key>/versions/<int:number>/rollback", methods=["POST"])
 @login_required
 def roll_back(key: str, number: int):
-    town = _town()
+    town = designer_town()
     template = request.form.get("scope") == "template"
     try:
         result = drafts.roll_back(db.session, clock(), g.user, town, key, number, request.form.get("note"),
@@ -233,7 +234,7 @@ def roll_back(key: str, number: int):
 @bp.route("/designer/processes/<key>/versions/<int:number>.zip")
 @login_required
 def download(key: str, number: int):
-    town = _town()
+    town = designer_town()
     version = drafts.version_of(db.session, town, key, number, template=request.args.get("scope") == "template")
     scope = "template" if version.municipality_id is None else "municipal"
     name = f"{key}-{scope}-v{number}.zip"
@@ -244,7 +245,7 @@ def download(key: str, number: int):
 @bp.route("/designer/processes/<key>/draft.zip")
 @login_required
 def download_draft(key: str):
-    draft = drafts.draft_of(db.session, _town(), key)
+    draft = drafts.draft_of(db.session, designer_town(), key)
     return Response(drafts.package_zip(draft.files), mimetype="application/zip",
                     headers={"Content-Disposition": f"attachment; filename=\"{key}-draft.zip\""})
 

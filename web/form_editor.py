@@ -13,7 +13,6 @@ from typing import Any
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from tsunagu.engine.access import permissions
 from tsunagu.engine.commands import queries
 from tsunagu.engine.errors import Conflict, DefinitionInvalid, FieldError, FormInvalid, NotFound
 from tsunagu.processes import form_checks, form_editing, form_model, task_settings
@@ -22,7 +21,7 @@ from tsunagu.processes.form_model import TYPES, WIDGETS, Choice, FormField, Form
 from tsunagu.processes.task_settings import Source
 
 from .context import clock, login_required
-from .designer import problem_text
+from .designer import designer_town, problem_text
 from .extensions import db
 from .formschema import Field, build_fields, source_names
 from .messages import field_message
@@ -42,22 +41,17 @@ def _names_in_the_address() -> None:
             raise NotFound("no such process or form", element=None)
 
 
-def _town() -> int:
-    permissions.require_designer(g.user, g.user.municipality_id)
-    return int(g.user.municipality_id)
-
-
 @bp.route("/designer/processes/<key>/forms")
 @login_required
 def index(key: str) -> Any:
-    source = task_settings.settings_source(db.session, _town(), key)
+    source = task_settings.settings_source(db.session, designer_town(), key)
     return render_template("designer_forms.html", key=key, source=source, forms=form_model.forms(source.files))
 
 
 @bp.route("/designer/processes/<key>/forms/<schema_file>", methods=["GET", "POST"])
 @login_required
 def edit(key: str, schema_file: str) -> Any:
-    town = _town()
+    town = designer_town()
     source = task_settings.settings_source(db.session, town, key)
     stored = form_model.read_form(source.files, schema_file)
     if request.method == "GET":
@@ -214,7 +208,7 @@ def _page(key: str, source: Source, stored: FormModel, edited: FormModel, *, err
         refused=sorted(set(at_field) | {i for i, _j in at_choice}), base=base or source.base,
         warnings=[warning_sentence(w) for w in form_checks.warnings(source.files, stored, edited)],
         uses=next((u.tasks for u in form_model.forms(source.files) if u.file == stored.schema_file), []),
-        preview=_preview(source, edited, _town()), preview_schema=schema, types=TYPES, widgets=WIDGETS,
+        preview=_preview(source, edited, designer_town()), preview_schema=schema, types=TYPES, widgets=WIDGETS,
         type_labels=type_labels(), widget_labels=widget_labels(), lock_text=lock_text)
 
 

@@ -11,7 +11,6 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from tsunagu.engine.access import permissions
 from tsunagu.engine.casefile.records import WRITERS
 from tsunagu.engine.errors import Conflict, DefinitionInvalid, DefinitionProblem
 from tsunagu.engine.roles import ROLE_CODES
@@ -21,7 +20,7 @@ from tsunagu.processes.diagram_edits import Diagram
 from tsunagu.processes.task_settings import form_files
 
 from .context import clock, login_required
-from .designer import problem_text
+from .designer import designer_town, problem_text
 from .extensions import db
 from .messages import role_name
 
@@ -47,22 +46,17 @@ def _helpers() -> dict[str, Any]:
     return {"problem_text": problem_text}
 
 
-def _town() -> int:
-    permissions.require_designer(g.user, g.user.municipality_id)
-    return int(g.user.municipality_id)
-
-
 @bp.route("/designer/processes/<key>/modeller")
 @login_required
 def show(key: str) -> ResponseReturnValue:
-    opened = diagram_edits.open_diagram(db.session, _town(), key)
+    opened = diagram_edits.open_diagram(db.session, designer_town(), key)
     return _page(key, opened, opened.xml)
 
 
 @bp.route("/designer/processes/<key>/modeller", methods=["POST"])
 @login_required
 def save(key: str) -> ResponseReturnValue:
-    town = _town()
+    town = designer_town()
     opened = diagram_edits.open_diagram(db.session, town, key)
     xml = request.form.get("xml", "")
     try:

@@ -9,7 +9,6 @@ from flask import Blueprint, abort, g, render_template, request
 from flask_babel import gettext as _
 from markupsafe import Markup
 
-from tsunagu.engine.access import permissions
 from tsunagu.engine.errors import FormInvalid, NotFound, TsunaguError
 from tsunagu.engine.models import ProcessDraftRecord
 from tsunagu.processes import diagram
@@ -19,6 +18,7 @@ from tsunagu.processes.registry import ProcessOverview, process_overview
 from tsunagu.processes.version_diff import VersionDiff
 
 from .context import clock, login_required
+from .designer import designer_town
 from .extensions import db
 from .messages import role_name
 
@@ -29,11 +29,6 @@ bp = Blueprint("process_diff", __name__)
 def _helpers() -> dict[str, object]:
     return {"attribute_label": attribute_label, "attribute_value": attribute_value, "diff_counts": diff_counts,
             "status_label": status_label, "selector_label": selector_label}
-
-
-def _town() -> int:
-    permissions.require_designer(g.user, g.user.municipality_id)
-    return g.user.municipality_id
 
 
 def _choices(overview: ProcessOverview | None, draft: ProcessDraftRecord | None) -> list[tuple[str, str]]:
@@ -62,7 +57,7 @@ def _defaults(overview: ProcessOverview | None, draft: ProcessDraftRecord | None
 @bp.route("/designer/processes/<key>/diff")
 @login_required
 def show(key: str):
-    town = _town()
+    town = designer_town()
     overview = next((p for p in process_overview(db.session, town) if p.process_id == key), None)
     draft = db.session.query(ProcessDraftRecord).filter_by(municipality_id=town, process_id=key).one_or_none()
     if overview is None and draft is None:

@@ -6,13 +6,12 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from tsunagu.engine.access import permissions
 from tsunagu.engine.errors import Conflict, DefinitionInvalid, FieldError, FormInvalid
 from tsunagu.processes import task_settings
 from tsunagu.processes.task_settings import FIELDS, INSTRUCTIONS_MAX, Source, TaskTable
 
 from .context import clock, login_required
-from .designer import problem_text
+from .designer import designer_town, problem_text
 from .extensions import db
 from .messages import field_message
 
@@ -24,22 +23,17 @@ def _helpers() -> dict:
     return {"problem_text": problem_text}
 
 
-def _town() -> int:
-    permissions.require_designer(g.user, g.user.municipality_id)
-    return int(g.user.municipality_id)
-
-
 @bp.route("/designer/processes/<key>/tasks")
 @login_required
 def table(key: str):
-    source = task_settings.settings_source(db.session, _town(), key)
+    source = task_settings.settings_source(db.session, designer_town(), key)
     return _page(key, source, task_settings.read_table(source.files))
 
 
 @bp.route("/designer/processes/<key>/tasks", methods=["POST"])
 @login_required
 def save(key: str):
-    town = _town()
+    town = designer_town()
     source = task_settings.settings_source(db.session, town, key)
     shown = task_settings.read_table(source.files)
     changes = {row.id: {name: request.form[f"{name}:{row.id}"] for name in FIELDS

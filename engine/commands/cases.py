@@ -25,7 +25,6 @@ from ..models import (
     CaseRecord,
     CaseStatus,
     FormSubmissionRecord,
-    MunicipalityRecord,
     ProcessVersionRecord,
     TaskRecord,
     TaskStatus,
@@ -33,14 +32,12 @@ from ..models import (
 )
 from ..ops.notifications import announce_assignment, announce_new_task
 from ..ops.tables import IncidentRecord
-from ..roles import ROLE_CODES
 from ..runtime.forms import today_in_japan, validate_form, with_defaults
 from ..runtime.kinds import CONTACT_KINDS, RECORD_PROPERTY, task_kind
-from ..runtime.roles_map import RoleMap, read_role_map, task_role
+from ..runtime.roles_map import RoleMap
 from ..runtime.timers import engine_time, next_timer_at
 from ..runtime.workflow import (
     StepFailed,
-    UserTaskView,
     catch_message,
     complete_user_task,
     dump_state,
@@ -55,6 +52,7 @@ from ..runtime.workflow import (
     waits_for_message,
 )
 from .drafts import discard_drafts
+from .task_roles import resolve_role, role_map_of
 from .versions import not_deployed
 
 # A user task may list the form fields its gateways need; only those enter workflow data.
@@ -394,7 +392,7 @@ def _sync_tasks(session: Session, clock: Clock, case: CaseRecord, workflow: Bpmn
             row.status, row.completed_at = TaskStatus.CANCELLED, now
             discard_drafts(session, row.id)
     known = {row.spiff_task_id for row in open_rows}
-    roles = _role_map(case.process_version) if len(ready) > len(known) else RoleMap()
+    roles = role_map_of(case.process_version) if len(ready) > len(known) else RoleMap()
     for view in ready.values():
         if view.spiff_id in known:
             continue
@@ -413,32 +411,6 @@ def _sync_tasks(session: Session, clock: Clock, case: CaseRecord, workflow: Bpmn
         session.add(row)
         session.flush()
         announce_new_task(session, clock, row, props)
-
-
-def resolve_role(session: Session, case: CaseRecord, roles: RoleMap, view: UserTaskView) -> str:
-    """The role that works a new human task: the version's lane mapping for its lane, the lane itself
-    if it names a role, a Camunda candidate group that names one, else the municipality's default role."""
-    role = task_role(roles, view.element_id, view.lane)
-    if role is None:
-        role = next((group for group in view.candidate_groups if group in ROLE_CODES), None)
-    if role is None:
-        municipality = session.get(MunicipalityRecord, case.municipality_id)
-        role = municipality.default_role if municipality is not None else None
-    return role if role in ROLE_CODES else DEFAULT_ROLE
-
-
-DEFAULT_ROLE = "caseworker"
-_ROLE_MAPS: dict[str, RoleMap] = {}
-
-
-def _role_map(version: ProcessVersionRecord) -> RoleMap:
-    # A version's files never change: read its lane mapping and candidate groups once per version.
-    found = _ROLE_MAPS.get(version.content_hash)
-    if found is None:
-        if len(_ROLE_MAPS) > 256:
-            _ROLE_MAPS.clear()
-        found = _ROLE_MAPS[version.content_hash] = read_role_map(version.files)
-    return found
 
 
 def _open_task(session: Session, task_id: int, actor: UserRecord | None = None,
