@@ -14,6 +14,7 @@ from tsunagu.engine.errors import DefinitionInvalid, TsunaguError
 from tsunagu.processes import decision_tables, decision_trial, drafts
 from tsunagu.processes.decision_tables import HIT_POLICIES, MAX_RULES, DecisionTable, EntryProblem, Rule
 
+from . import row_actions
 from .context import clock, login_required
 from .designer import designer_town, problem_text
 from .extensions import db
@@ -78,12 +79,8 @@ def try_table(key: str, decision_id: str):
 def _posted(stored: DecisionTable) -> DecisionTable:
     """The table as the form posted it: the stored columns, the posted rules and hit policy."""
     form = request.form
-    try:
-        count = min(int(form.get("rule_count", "0")), MAX_RULES + 1)
-    except ValueError:
-        count = 0
     rules = []
-    for i in range(max(count, 0)):
+    for i in range(row_actions.posted_count(form, "rule_count", MAX_RULES)):
         rules.append(Rule(
             inputs=[_field(f"rule-{i}-in-{j}") or decision_tables.ANY_VALUE for j in range(len(stored.inputs))],
             outputs=[_field(f"rule-{i}-out-{k}") for k in range(len(stored.outputs))],
@@ -99,20 +96,13 @@ def _field(name: str) -> str:
 
 def _rearrange(edited: DecisionTable, action: str) -> None:
     """Add a rule at the end, or remove or move the rule the button belongs to."""
-    rules = edited.rules
-    if action == "add" and len(rules) < MAX_RULES:
-        rules.append(Rule(inputs=[decision_tables.ANY_VALUE] * len(edited.inputs), outputs=[""] * len(edited.outputs)))
+    if action == "add" and len(edited.rules) < MAX_RULES:
+        edited.rules.append(Rule(inputs=[decision_tables.ANY_VALUE] * len(edited.inputs),
+                                 outputs=[""] * len(edited.outputs)))
         return
-    verb, _sep, number = action.partition("-")
-    index = int(number) if number.isdigit() else -1
-    if not 0 <= index < len(rules):
-        return
-    if verb == "remove":
-        del rules[index]
-    elif verb == "up" and index > 0:
-        rules[index - 1], rules[index] = rules[index], rules[index - 1]
-    elif verb == "down" and index < len(rules) - 1:
-        rules[index + 1], rules[index] = rules[index], rules[index + 1]
+    verb, positions = row_actions.parse(action)
+    if len(positions) == 1:
+        row_actions.rearrange(edited.rules, verb, positions[0])
 
 
 def _page(key: str, source: decision_tables.Source, stored: DecisionTable, edited: DecisionTable, *,

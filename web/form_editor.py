@@ -20,6 +20,7 @@ from tsunagu.processes.form_checks import FORM_FIELD, MAX_CHOICES, MAX_FIELDS
 from tsunagu.processes.form_model import TYPES, WIDGETS, Choice, FormField, FormModel
 from tsunagu.processes.task_settings import Source
 
+from . import row_actions
 from .context import clock, login_required
 from .designer import designer_town, problem_text
 from .extensions import db
@@ -85,15 +86,10 @@ def _text(name: str) -> str:
     return request.form.get(name, "")[:MAX_TEXT]
 
 
-def _count(name: str, limit: int) -> int:
-    raw = request.form.get(name, "0")
-    return min(int(raw), limit + 1) if raw.isascii() and raw.isdigit() and len(raw) < 6 else 0
-
-
 def _posted(stored: FormModel) -> FormModel:
     """The form as the page posted it: stored locked fields as they are, the posted settings of the rest."""
     fields: list[FormField] = []
-    for i in range(_count("field_count", MAX_FIELDS)):
+    for i in range(row_actions.posted_count(request.form, "field_count", MAX_FIELDS)):
         original = _text(f"f-{i}-original")[:200] or None
         base = stored.field(original) if original else None
         if original is not None and (base is None or any(f.original == original for f in fields)):
@@ -104,7 +100,7 @@ def _posted(stored: FormModel) -> FormModel:
         kind = base.type if base is not None else _text(f"f-{i}-type")[:20]
         choices = [] if kind in ("boolean", "date") else [
             Choice(_text(f"f-{i}-c-{j}-value").strip(), _text(f"f-{i}-c-{j}-title").strip())
-            for j in range(_count(f"f-{i}-choice_count", MAX_CHOICES))]
+            for j in range(row_actions.posted_count(request.form, f"f-{i}-choice_count", MAX_CHOICES))]
         fields.append(FormField(
             name=base.name if base is not None else _text(f"f-{i}-name").strip()[:200], type=kind,
             title=_text(f"f-{i}-title").strip(), description=_text(f"f-{i}-description").strip(),
@@ -125,32 +121,21 @@ def _rearrange(edited: FormModel, action: str) -> int | None:
         if len(fields) < MAX_FIELDS:
             fields.append(FormField("", "string"))
         return len(fields) - 1
-    verb, _sep, where = action.partition("-")
-    parts = [int(p) if p.isascii() and p.isdigit() and len(p) < 5 else -1 for p in where.split("-")]
+    verb, parts = row_actions.parse(action)
     index = parts[0] if parts else -1
     if not 0 <= index < len(fields):
         return None
     target = fields[index]
-    if verb == "remove" and target.locked is None:
-        del fields[index]
-        return None
-    if verb in ("up", "down"):
-        other = index - 1 if verb == "up" else index + 1
-        if 0 <= other < len(fields):
-            fields[other], fields[index] = fields[index], fields[other]
+    if verb in ("remove", "up", "down"):
+        if verb != "remove" or target.locked is None:
+            row_actions.rearrange(fields, verb, index)
         return None
     if verb == "addchoice" and target.locked is None and target.type not in ("boolean", "date") \
             and len(target.choices) < MAX_CHOICES:
         target.choices.append(Choice("", ""))
-    elif verb in ("removechoice", "choiceup", "choicedown") and len(parts) == 2 \
-            and 0 <= parts[1] < len(target.choices):
-        j, choices = parts[1], target.choices
-        if verb == "removechoice":
-            del choices[j]
-        elif verb == "choiceup" and j > 0:
-            choices[j - 1], choices[j] = choices[j], choices[j - 1]
-        elif verb == "choicedown" and j < len(choices) - 1:
-            choices[j + 1], choices[j] = choices[j], choices[j + 1]
+    elif verb in ("removechoice", "choiceup", "choicedown") and len(parts) == 2:
+        row_actions.rearrange(target.choices, {"removechoice": "remove", "choiceup": "up", "choicedown": "down"}[verb],
+                              parts[1])
     return index
 
 
