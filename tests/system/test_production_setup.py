@@ -61,14 +61,15 @@ def tsunagu(environment, *args: str, stdin: str | None = None) -> str:
 @pytest.fixture
 def server(environment):
     port = free_port()
-    process = subprocess.Popen([TSUNAGU, "serve", "--port", str(port)], env=environment, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, text=True)
+    # The production server the README gives: gunicorn, two worker processes sharing one database.
+    process = subprocess.Popen([TSUNAGU, "serve", "--production", "--workers", "2", "--port", str(port)],
+                               env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
         yield process, base
     finally:
         process.terminate()
-        process.wait(timeout=20)
+        assert process.wait(timeout=40) == 0  # gunicorn stops its workers and exits cleanly on SIGTERM
 
 
 def test_an_empty_database_becomes_a_municipality_whose_caseworker_starts_a_case(environment, server,
@@ -139,3 +140,10 @@ def one_time_password(output: str) -> str:
     found = re.search(r"(?:初期パスワード|初回パスワード|one-time password)[^:：]*[:：]\s*(\S+)", output)
     assert found, output
     return found.group(1)
+
+
+def test_the_production_server_refuses_to_start_without_a_shared_secret_key(environment):
+    refused = subprocess.run([TSUNAGU, "serve", "--production", "--port", str(free_port())],
+                             env={**environment, "TSUNAGU_SECRET_KEY": ""}, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 1
+    assert "TSUNAGU_SECRET_KEY" in refused.stderr and "Traceback" not in refused.stderr

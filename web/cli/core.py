@@ -15,6 +15,8 @@ from tsunagu.engine.errors import TsunaguError
 from tsunagu.processes.demo import DEMO_PASSWORD, DEMO_USERS, load_demo
 from tsunagu.processes.loader import check_path
 from tsunagu.web import create_app
+from tsunagu.web.production import default_workers, production_problems
+from tsunagu.web.production import serve as serve_production
 
 from .base import main, safe_url
 
@@ -80,9 +82,24 @@ def scheduler() -> None:
 @main.command()
 @click.option("--host", default=None, help="address to listen on (TSUNAGU_HOST)")
 @click.option("--port", default=None, type=int, help="port (TSUNAGU_PORT)")
-def serve(host: str | None, port: int | None) -> None:
-    """Serve the web app (Werkzeug's server: fine for a municipality's pilot, use a WSGI server in production)."""
+@click.option("--production", is_flag=True,
+              help="serve with gunicorn: several worker processes, timeouts (needs TSUNAGU_SECRET_KEY)")
+@click.option("--workers", default=None, type=click.IntRange(1, 64), help="with --production: worker processes "
+              "(default: cores + 1)")
+@click.option("--timeout", default=60, show_default=True, type=click.IntRange(5, 600),
+              help="with --production: seconds before a stuck request's worker is replaced")
+@click.option("--access-log", is_flag=True, help="with --production: log every request to stderr")
+def serve(host: str | None, port: int | None, production: bool, workers: int | None, timeout: int,
+          access_log: bool) -> None:
+    """Serve the web app: Werkzeug's server for a pilot or a demo, gunicorn with --production."""
     settings = Settings.from_env()
+    if production:
+        problems = production_problems(settings)
+        if problems:
+            raise click.ClickException("; ".join(problems))
+        serve_production(settings, host=host or settings.host, port=port or settings.port,
+                         workers=workers or default_workers(), timeout=timeout, access_log=access_log)
+        return
     app = create_app({"SETTINGS": settings})
     if settings.scheduler_in_web:
         # Started here, not in create_app: `serve` never uses the reloader, so it runs exactly once.
