@@ -15,6 +15,7 @@ from tsunagu.engine.casefile.records import WRITERS
 from tsunagu.engine.errors import Conflict, DefinitionInvalid, DefinitionProblem
 from tsunagu.engine.roles import ROLE_CODES
 from tsunagu.engine.runtime.kinds import KINDS
+from tsunagu.engine.runtime.roles_map import read_lane_roles
 from tsunagu.processes import decision_tables, diagram_edits
 from tsunagu.processes.diagram_edits import Diagram
 from tsunagu.processes.task_settings import form_files
@@ -37,7 +38,8 @@ TYPE_LABELS = {
     "IntermediateThrowEvent": lambda: _("Intermediate event (throwing)"), "BoundaryEvent": lambda: _("Boundary event"),
     "ExclusiveGateway": lambda: _("Exclusive gateway"), "ParallelGateway": lambda: _("Parallel gateway"),
     "InclusiveGateway": lambda: _("Inclusive gateway"), "EventBasedGateway": lambda: _("Event-based gateway"),
-    "Lane": lambda: _("Lane"), "Participant": lambda: _("Pool"),
+    "Lane": lambda: _("Lane"), "Participant": lambda: _("Pool"), "Process": lambda: _("Process"),
+    "Collaboration": lambda: _("Process with pools"),
 }
 
 
@@ -59,11 +61,14 @@ def save(key: str) -> ResponseReturnValue:
     town = designer_town()
     opened = diagram_edits.open_diagram(db.session, town, key)
     xml = request.form.get("xml", "")
+    posted = request.form.get("lane_roles")
+    lane_roles: dict[str, str] | None = None
     try:
-        draft = diagram_edits.save_diagram(db.session, clock(), g.user, town, key, xml,
+        lane_roles = None if posted is None else diagram_edits.parse_lane_roles(posted)
+        draft = diagram_edits.save_diagram(db.session, clock(), g.user, town, key, xml, lane_roles=lane_roles,
                                            base=request.form.get("base", ""), via="web")
     except DefinitionInvalid as invalid:
-        return _page(key, opened, xml, problems=invalid.problems), 422
+        return _page(key, opened, xml, problems=invalid.problems, lane_roles=lane_roles), 422
     except Conflict:
         flash(_("Someone saved a new draft of this process while you were editing: your changes were not saved. "
                 "Here is the new draft."), "error")
@@ -75,12 +80,17 @@ def save(key: str) -> ResponseReturnValue:
     return redirect(url_for("designer.process", key=key, draft=1))
 
 
-def _page(key: str, opened: Diagram, xml: str, *, problems: list[DefinitionProblem] | None = None) -> str:
+def _page(key: str, opened: Diagram, xml: str, *, problems: list[DefinitionProblem] | None = None,
+          lane_roles: dict[str, str] | None = None) -> str:
     files = opened.source.files
     problems = problems or []
     data = {
+        "key": key,
         "xml": xml,
         "file": opened.file,
+        # A refused save hands back the designer's mapping with the designer's diagram: both are still unsaved.
+        "laneRoles": read_lane_roles(files) if lane_roles is None else lane_roles,
+        "unsaved": bool(problems),
         "problems": [{"element": p.element, "text": problem_text(p.code, p.message)} for p in problems],
         "layouts": sorted(n for n in files if n.endswith("uischema.json")),
         "roles": {code: role_name(code) for code in sorted(ROLE_CODES)},
@@ -91,6 +101,10 @@ def _page(key: str, opened: Diagram, xml: str, *, problems: list[DefinitionProbl
             "importWarnings": _("The modeller cannot read part of this file, and saving would lose it, so saving is "
                                 "off. Change this file in a desktop modeller and upload it:"),
             "saveFailed": _("The diagram could not be written:"),
+            "laneNameIsRole": _("The lane's name is the role: %(role)s"),
+            "laneNoRole": _("Not set: the municipality's default role works its tasks"),
+            "laneDefaultRole": _("%(lane)s: not a role, so the municipality's default role works it"),
+            "defaultKey": _("MainCorrelationKey (the default key)"),
             "types": {f"bpmn:{name}": label() for name, label in TYPE_LABELS.items()},
         },
     }

@@ -89,6 +89,16 @@ async function start() {
   const first = (data.problems || []).find((p) => p.element && modeler.get('elementRegistry').get(p.element));
   if (first) panel.select(first.element);
 
+  // Leaving with changes not saved asks first: any command since the diagram was opened (undoing them all is
+  // back where it started), a lane's role, or a refused save whose work came back to this page.
+  const commandStack = modeler.get('commandStack');
+  let submitting = false;
+  window.addEventListener('beforeunload', (event) => {
+    if (submitting || !(commandStack.canUndo() || panel.lanes.changed())) return;
+    event.preventDefault();
+    event.returnValue = '';
+  });
+
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     if (saveButton.disabled) return;
@@ -97,6 +107,8 @@ async function start() {
     try {
       const { xml } = await modeler.saveXML({ format: true });
       document.getElementById('modeller-xml').value = xml;
+      document.getElementById('modeller-lane-roles').value = panel.lanes.json();
+      submitting = true;
       form.submit();
     } catch (error) {
       status.textContent = `${data.text.saveFailed} ${error.message || ''}`;

@@ -2,8 +2,11 @@
 // shows the ones that apply to the selected element, fills them from its business object and writes each
 // change back through bpmn-js's modeling commands (so undo and redo cover them) in the Spiff format:
 // spiffworkflow:properties, spiffworkflow:instructionsForEndUser and spiffworkflow:calledDecisionId in the
-// element's extensionElements, bpmn:script, a flow's bpmn:conditionExpression and a timer's expression.
+// element's extensionElements, bpmn:script, a flow's bpmn:conditionExpression and a timer's expression. A lane's
+// role is in lanes.js, the message settings in messages.js; with nothing selected it shows the process itself.
 import { is } from 'bpmn-js/lib/util/ModelUtil';
+import { createLanes } from './lanes.js';
+import { createMessages, messageHolder, throwsMessage } from './messages.js';
 
 const PROPERTIES = {
   'p-form': 'formJsonSchemaFilename',
@@ -22,6 +25,11 @@ function groupsOf(element) {
   if (element.type !== 'label' && !is(element, 'bpmn:Collaboration') && !is(element, 'bpmn:Process')) {
     groups.add('named');
   }
+  if (is(element, 'bpmn:Collaboration') || is(element, 'bpmn:Process') || is(element, 'bpmn:Participant')) {
+    groups.add('process');
+  }
+  if (is(element, 'bpmn:Lane')) groups.add('lane');
+  if (messageHolder(bo)) groups.add('message').add(throwsMessage(bo) ? 'throw' : 'catch');
   if (is(element, 'bpmn:UserTask') || is(element, 'bpmn:ManualTask')) groups.add('human');
   if (is(element, 'bpmn:UserTask')) groups.add('user');
   if (is(element, 'bpmn:ScriptTask')) groups.add('script');
@@ -47,7 +55,19 @@ export function createPanel(modeler, data, problems) {
   const selection = modeler.get('selection');
   const canvas = modeler.get('canvas');
   const field = (id) => document.getElementById(id);
+  const lanes = createLanes(modeler, data);
+  const messages = createMessages(modeler, data, field);
   let current = null;
+
+  // The process the key names: the root's, a pool's, or in a collaboration the pool that holds the key.
+  function processOf(element) {
+    const bo = element.businessObject;
+    if (is(bo, 'bpmn:Process')) return bo;
+    if (is(bo, 'bpmn:Participant')) return bo.processRef || null;
+    const pools = (bo.participants || []).filter((p) => p.processRef);
+    const pool = pools.find((p) => p.processRef.id === data.key) || pools[0];
+    return pool ? pool.processRef : null;
+  }
 
   function replaceExtension(element, type, replacement) {
     const bo = element.businessObject;
@@ -103,9 +123,10 @@ export function createPanel(modeler, data, problems) {
   }
 
   function show(element) {
-    current = element && element.type !== 'label' ? element : (element ? element.labelTarget : null);
+    const selected = element && element.type !== 'label' ? element : (element ? element.labelTarget : null);
+    current = selected || canvas.getRootElement();
     const fields = field('p-fields');
-    field('p-empty').hidden = Boolean(current);
+    field('p-empty').hidden = Boolean(selected);
     fields.hidden = !current;
     if (!current) return;
     const bo = current.businessObject;
@@ -116,10 +137,17 @@ export function createPanel(modeler, data, problems) {
     field('p-id').textContent = bo.id;
     field('p-type').textContent = (data.text.types || {})[bo.$type] || bo.$type.replace('bpmn:', '');
     put('p-name', bo.name || '');
+    if (groups.has('process')) {
+      const process = processOf(current);
+      field('p-process-id').textContent = process ? process.id : '—';
+      put('p-process-name', process ? process.name || '' : '');
+      field('p-process-name').disabled = !process;
+    }
+    if (groups.has('lane')) lanes.show(bo);
+    if (groups.has('message')) messages.show(current, put);
     if (groups.has('human')) {
       const lane = laneOf(current);
-      const role = lane && data.roles[lane.name];
-      field('p-lane').textContent = lane ? (role ? `${role} (${lane.name})` : lane.name) : data.text.noLane;
+      field('p-lane').textContent = lane ? lanes.describe(lane) : data.text.noLane;
       for (const [id, name] of Object.entries(PROPERTIES)) put(id, spiffProperty(bo, name));
       const instructions = extension(bo, 'spiffworkflow:InstructionsForEndUser');
       put('p-instructions', instructions ? instructions.text || '' : '');
@@ -152,6 +180,15 @@ export function createPanel(modeler, data, problems) {
     const value = field(id).value.trim();
     if (id === 'p-name') {
       if ((bo.name || '') !== value) modeling.updateLabel(element, value || null);
+    } else if (id === 'p-process-name') {
+      const process = processOf(element);
+      if (process && (process.name || '') !== value) {
+        modeling.updateModdleProperties(element, process, { name: value || undefined });
+      }
+    } else if (id === 'p-lane-role') {
+      lanes.write(bo);
+    } else if (messages.ids.includes(id)) {
+      messages.write(element, id);
     } else if (PROPERTIES[id]) {
       if (spiffProperty(bo, PROPERTIES[id]) === value) return;
       setSpiffProperty(element, PROPERTIES[id], value);
@@ -181,8 +218,8 @@ export function createPanel(modeler, data, problems) {
     }
   }
 
-  const ids = ['p-name', 'p-instructions', 'p-script', 'p-condition', 'p-decision', 'p-timer', 'p-timer-kind',
-    ...Object.keys(PROPERTIES)];
+  const ids = ['p-name', 'p-process-name', 'p-lane-role', 'p-instructions', 'p-script', 'p-condition', 'p-decision',
+    'p-timer', 'p-timer-kind', ...messages.ids, ...Object.keys(PROPERTIES)];
   for (const id of ids) field(id).addEventListener('change', () => write(id));
 
   modeler.on('selection.changed', (event) => show(event.newSelection.length === 1 ? event.newSelection[0] : null));
@@ -190,14 +227,18 @@ export function createPanel(modeler, data, problems) {
     if (current && event.elements.some((e) => e === current || e.businessObject === current.businessObject)) {
       refreshing = true;
       try {
-        show(registry.get(current.id) || null);
+        const selected = selection.get();
+        show(selected.length === 1 ? registry.get(selected[0].id) || null : null);
       } finally {
         refreshing = false;
       }
     }
   });
 
+  show(null);
+
   return {
+    lanes,
     select(id) {
       const element = registry.get(id);
       if (!element) return;

@@ -141,3 +141,101 @@ def test_other_staff_are_refused_and_an_unchanged_or_stale_save_stores_nothing(
     stale = client.post(URL, data={"xml": xml.replace("相談受付", "受付"), "base": "0" * 64})
     assert stale.status_code == 302 and stale.headers["Location"].endswith(URL)
     assert _drafts(session) == 0
+
+
+def _lane_mapping(draft) -> dict:
+    return json.loads(draft.files["tsunagu.json"])["lane_roles"]
+
+
+def test_the_lane_mapping_posted_with_the_diagram_is_kept_in_tsunagu_json_for_the_diagrams_lanes_only(
+        client, login, designer, standard_version, session, built):
+    login(designer)
+    html = client.get(URL).get_data(as_text=True)
+    assert _island(html)["laneRoles"] == {}  # the standard model names its lanes with role codes
+    xml = _island(html)["xml"]
+    posted = json.dumps({"caseworker": "supervisor", "a lane deleted in the modeller": "caseworker"})
+    saved = client.post(URL, data={"xml": xml, "base": _base(html), "lane_roles": posted})
+    assert saved.status_code == 302, saved.get_data(as_text=True)
+    session.rollback()
+    draft = session.scalar(select(ProcessDraftRecord))
+    assert _lane_mapping(draft) == {"caseworker": "supervisor"}
+    assert {n for n in draft.files if draft.files[n] != standard_version.files.get(n)} == {"tsunagu.json"}
+    [audited] = session.scalars(select(AuditRecord).where(AuditRecord.action == "process.diagram_edited")).all()
+    assert audited.detail["lane_roles"] == {"caseworker": "supervisor"} and audited.detail["via"] == "web"
+
+    again = client.get(URL).get_data(as_text=True)
+    assert _island(again)["laneRoles"] == {"caseworker": "supervisor"}
+    # A lane renamed in the panel keeps its mapping under its new name.
+    renamed = _island(again)["xml"].replace('name="caseworker"', 'name="相談支援"', 1)
+    saved = client.post(URL, data={"xml": renamed, "base": _base(again),
+                                   "lane_roles": json.dumps({"相談支援": "supervisor"})})
+    assert saved.status_code == 302, saved.get_data(as_text=True)
+    session.rollback()
+    assert _lane_mapping(session.scalar(select(ProcessDraftRecord))) == {"相談支援": "supervisor"}
+
+
+def test_an_unknown_role_for_a_lane_is_refused_naming_the_lane_and_nothing_is_stored(
+        client, login, designer, standard_version, session, built):
+    login(designer)
+    html = client.get(URL).get_data(as_text=True)
+    posted = json.dumps({"caseworker": "mayor"})
+    refused = client.post(URL, data={"xml": _island(html)["xml"].replace("相談受付", "受付"), "base": _base(html),
+                                     "lane_roles": posted})
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    listed = text(element(page, "problems"))
+    assert "何も登録していません" in listed and "Lane_caseworker" in listed and "caseworker" in listed
+    assert "mayor" in listed and "is not a role" in listed
+    data = _island(page)
+    assert data["laneRoles"] == {"caseworker": "mayor"}  # the designer's choice comes back with the diagram
+    assert data["unsaved"] is True
+    assert [p["element"] for p in data["problems"]] == ["Lane_caseworker"]
+    assert _drafts(session) == 0
+
+
+@pytest.mark.parametrize("posted", ["{not json", "[1, 2]", '{"caseworker": 3}', "x" * 30_000])
+def test_a_malformed_lane_mapping_is_refused_with_a_problem_and_nothing_is_stored(
+        client, login, designer, standard_version, session, built, posted):
+    login(designer)
+    html = client.get(URL).get_data(as_text=True)
+    refused = client.post(URL, data={"xml": _island(html)["xml"], "base": _base(html), "lane_roles": posted})
+    assert refused.status_code == 422
+    listed = text(element(refused.get_data(as_text=True), "problems"))
+    assert "tsunagu.json" in listed and "lane_mapping_invalid" in listed
+    assert _island(refused.get_data(as_text=True))["laneRoles"] == {}
+    assert _drafts(session) == 0
+
+
+THROW = ('<bpmn:intermediateThrowEvent id="notify_intake" name="受付を知らせる">'
+         '<bpmn:incoming>flow_intake_notify</bpmn:incoming><bpmn:outgoing>flow_intake_assessment</bpmn:outgoing>'
+         '<bpmn:messageEventDefinition id="med_notify_intake" messageRef="message_intake_notified">'
+         '<bpmn:extensionElements><spiffworkflow:messagePayload>{"case_ref": case_ref, "risk": "intake"}'
+         '</spiffworkflow:messagePayload></bpmn:extensionElements></bpmn:messageEventDefinition>'
+         '</bpmn:intermediateThrowEvent>'
+         '<bpmn:sequenceFlow id="flow_intake_notify" sourceRef="intake" targetRef="notify_intake" />')
+
+
+def test_a_message_throw_event_with_its_payload_and_correlation_round_trips_through_the_draft(
+        client, login, designer, standard_version, session, built):
+    login(designer)
+    html = client.get(URL).get_data(as_text=True)
+    xml = _island(html)["xml"]
+    edited = (xml.replace('<bpmn:message id="message_council_decision"',
+                          '<bpmn:message id="message_intake_notified" name="intake_notified" />'
+                          '<bpmn:correlationProperty id="case_ref" name="case_ref">'
+                          '<bpmn:correlationPropertyRetrievalExpression messageRef="message_intake_notified">'
+                          '<bpmn:messagePath>case_ref</bpmn:messagePath>'
+                          '</bpmn:correlationPropertyRetrievalExpression></bpmn:correlationProperty>'
+                          '<bpmn:message id="message_council_decision"', 1)
+              .replace('<bpmn:outgoing>flow_intake_assessment</bpmn:outgoing>',
+                       '<bpmn:outgoing>flow_intake_notify</bpmn:outgoing>', 1)
+              .replace('<bpmn:sequenceFlow id="flow_intake_assessment" sourceRef="intake"',
+                       THROW + '<bpmn:sequenceFlow id="flow_intake_assessment" sourceRef="notify_intake"', 1))
+    saved = client.post(URL, data={"xml": edited, "base": _base(html), "lane_roles": "{}"})
+    assert saved.status_code == 302, text(element(saved.get_data(as_text=True), "problems"))
+    session.rollback()
+    draft = session.scalar(select(ProcessDraftRecord))
+    assert "tsunagu.json" not in draft.files  # no mapping: no file
+    reopened = _island(client.get(URL).get_data(as_text=True))["xml"]
+    assert '<spiffworkflow:messagePayload>{"case_ref": case_ref, "risk": "intake"}' in reopened
+    assert 'messageRef="message_intake_notified"' in reopened and 'name="intake_notified"' in reopened

@@ -1,5 +1,6 @@
-"""`tsunagu process tasks|set-task`: the task settings table of /designer/processes/<key>/tasks on the command
-line; a change becomes the process's draft, validated like an upload, deployed with `process deploy-draft`."""
+"""`tsunagu process tasks|set-task|set-lane-role`: the task settings table of /designer/processes/<key>/tasks and
+the modeller's lane roles on the command line; a change becomes the process's draft, validated like an upload,
+deployed with `process deploy-draft`."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,7 +9,7 @@ import click
 
 from tsunagu.engine.admin.staff_directory import user_by_username
 from tsunagu.engine.errors import DefinitionInvalid, FormInvalid
-from tsunagu.processes import task_settings
+from tsunagu.processes import diagram_edits, task_settings
 
 from .base import command_session, operator
 from .designer import process
@@ -101,4 +102,33 @@ def set_task(key: str, element_id: str, due: str | None, follow_up: str | None, 
         for change in changed:
             click.echo(f"{change['task']} の {FIELD_NAMES[change['field']]}: {change['from'] or '—'} → "
                        f"{change['to'] or '—'}")
+        click.echo(f"{key}: 下書きとして保存しました（tsunagu process deploy-draft {key} で有効にします）")
+
+
+@process.command("set-lane-role")
+@click.argument("key")
+@click.argument("lane")
+@click.argument("role")
+@click.option("--municipality", "code", default=None, metavar="CODE",
+              help="the municipality (default: that of the --by user)")
+@click.option("--by", "username", required=True, metavar="USERNAME", help="the process designer making the change")
+def set_lane_role(key: str, lane: str, role: str, code: str | None, username: str) -> None:
+    """Let ROLE work the tasks of lane LANE (its name or id) of process KEY, kept in the package's tsunagu.json
+    and saved as the process's draft; ROLE "-" removes the lane's mapping."""
+    with command_session() as (session, clock):
+        actor = user_by_username(session, username)
+        town = _municipality(session, code)
+        town_id = town.id if town is not None else actor.municipality_id
+        try:
+            draft, previous = diagram_edits.save_lane_role(session, clock, actor, town_id, key, lane,
+                                                           None if role == "-" else role, via="cli",
+                                                           operator=operator())
+        except DefinitionInvalid as invalid:
+            for problem in invalid.problems:
+                click.echo(str(problem), err=True)
+            raise click.ClickException(f"{len(invalid.problems)} problem(s) found: 何も登録していません") from None
+        if draft is None:
+            click.echo(f"{key} レーン {lane}: 変更はありません")
+            return
+        click.echo(f"{key} レーン {lane} のロール: {previous or '—'} → {'—' if role == '-' else role}")
         click.echo(f"{key}: 下書きとして保存しました（tsunagu process deploy-draft {key} で有効にします）")
