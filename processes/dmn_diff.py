@@ -101,12 +101,14 @@ def _read_table(decision: etree._Element, file: str) -> _Table:
         inputs.append((key, label))
         labels[f"input.{key}"] = label
         values[f"input.{key}"] = expression
+        values[f"input_label.{key}"] = clean(el.get("label")) or None  # the heading the designer reads
     for index, el in enumerate(_children(table, "output")):
         key = clean(el.get("id")) or f"#{index + 1}"
         label = clean(el.get("label")) or clean(el.get("name")) or key
         outputs.append((key, label))
         labels[f"output.{key}"] = label
         values[f"output.{key}"] = clean(el.get("name")) or label
+        values[f"output_label.{key}"] = clean(el.get("label")) or None
     for number, rule in enumerate(_children(table, "rule"), start=1):
         rid = clean(rule.get("id")) or f"#{number}"
         rule_values: dict[str, str | None] = {"description": text_of(_child(rule, "description"))}

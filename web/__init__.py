@@ -21,6 +21,7 @@ from . import (
     cases,
     concern,
     council,
+    decision_modeller,
     decision_tables,
     designer,
     errors,
@@ -87,7 +88,7 @@ def create_app(overrides: dict | None = None) -> Flask:
                       council.bp, notices.bp, admin.bp, admin_users.bp, admin_organisations.bp, admin_catalogue.bp,
                       admin_security.bp, admin_teams.bp, prints.bp, designer.bp, case_list.bp, supervision.bp,
                       ledger.bp, reports.bp, process_diff.bp, case_migration.bp, task_settings.bp,
-                      decision_tables.bp, modeller.bp, form_editor.bp):
+                      decision_tables.bp, modeller.bp, form_editor.bp, decision_modeller.bp):
         app.register_blueprint(blueprint)
     # In this order: HEAD is made a plain read, an idle session ends, then the user is loaded, then what
     # they must do first: replace a one-time password, enrol a second factor, accept the secrecy pledge.
@@ -102,6 +103,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.context_processor(notices.bell)
     app.context_processor(council.council_link)
     app.jinja_env.globals["current_language"] = _select_locale
+    # Every designer page that validates a package lists its problems in Japanese sentences.
+    app.jinja_env.globals["problem_text"] = designer.problem_text
     return app
 
 

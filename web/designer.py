@@ -27,11 +27,6 @@ from .messages import field_message, role_name
 bp = Blueprint("designer", __name__)
 
 
-@bp.context_processor
-def _helpers() -> dict:
-    return {"problem_text": problem_text}
-
-
 def designer_town() -> int:
     """The signed-in designer's municipality, or refused: every designer page edits only its own."""
     permissions.require_designer(g.user, g.user.municipality_id)

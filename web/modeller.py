@@ -5,7 +5,6 @@ validation as an upload. Refused problems re-open the modeller on the posted fil
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -41,11 +40,6 @@ TYPE_LABELS = {
     "Lane": lambda: _("Lane"), "Participant": lambda: _("Pool"), "Process": lambda: _("Process"),
     "Collaboration": lambda: _("Process with pools"),
 }
-
-
-@bp.context_processor
-def _helpers() -> dict[str, Any]:
-    return {"problem_text": problem_text}
 
 
 @bp.route("/designer/processes/<key>/modeller")

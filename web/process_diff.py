@@ -164,6 +164,8 @@ def attribute_label(change: AttributeChange, form: bool = False, gettext: Transl
         return gettext("Input: %(label)s", label=change.label or rest)
     if head == "output":
         return gettext("Output: %(label)s", label=change.label or rest)
+    if head in ("input_label", "output_label"):
+        return gettext("Column heading")
     if head == "option":
         return gettext("Choice %(value)s", value=rest)
     return _attribute_names(gettext).get(key, key)

@@ -11,16 +11,11 @@ from tsunagu.processes import task_settings
 from tsunagu.processes.task_settings import FIELDS, INSTRUCTIONS_MAX, Source, TaskTable
 
 from .context import clock, login_required
-from .designer import designer_town, problem_text
+from .designer import designer_town
 from .extensions import db
 from .messages import field_message
 
 bp = Blueprint("task_settings", __name__)
-
-
-@bp.context_processor
-def _helpers() -> dict:
-    return {"problem_text": problem_text}
 
 
 @bp.route("/designer/processes/<key>/tasks")

@@ -55,6 +55,13 @@ def test_a_changed_rule_output_names_the_decision_the_rule_and_the_output_column
     assert diff.elements == () and diff.files == ()
 
 
+def test_a_renamed_column_heading_is_a_change_of_the_decision_and_not_of_its_rules():
+    changed = STANDARD["review_interval.dmn"].replace('label="リスク区分"', 'label="リスクの区分"')
+    (decision,) = diff_files(STANDARD, _with("review_interval.dmn", changed)).decisions
+    assert decision.changes == (AttributeChange("input_label.Input_risk_level", "リスク区分", "リスクの区分"),)
+    assert decision.rules == ()
+
+
 def test_a_rule_added_and_the_hit_policy_changed_are_listed_with_the_new_rules_entries():
     rule = ('<rule id="Rule_low"><inputEntry id="a"><text>"low"</text></inputEntry><inputEntry id="b"><text>-</text>'
             '</inputEntry><outputEntry id="c"><text>"P6M"</text></outputEntry></rule>\n      <rule id="Rule_default">')

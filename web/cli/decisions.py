@@ -13,7 +13,9 @@ from pathlib import Path
 import click
 
 from tsunagu.engine.admin.staff_directory import user_by_username
-from tsunagu.processes import decision_tables, decision_trial, drafts
+from tsunagu.engine.errors import DefinitionInvalid
+from tsunagu.processes import decision_file_edits, decision_tables, decision_trial, drafts
+from tsunagu.processes.decision_file_edits import DecisionFileInvalid
 from tsunagu.processes.decision_tables import HIT_POLICIES, DecisionTable, DecisionTableInvalid, Rule
 
 from .base import command_session, main, operator
@@ -31,12 +33,15 @@ PROBLEM_WORDING = {
     "csv_header_mismatch": "見出し行が判定表の列と合いません（export した見出しのまま使ってください）",
     "csv_invalid": "CSVとして読めません", "encoding_not_utf8": "UTF-8で保存してください（Excelでは「CSV UTF-8（コンマ区切り）」）",
     "file_too_large": "ファイルが大きすぎます",
+    "decision_missing": "工程のタスクが呼び出している判定表です（削除・改名はできません）",
+    "package_too_large": "ファイルが大きすぎます",
 }
 
 
 @main.group()
 def decision() -> None:
-    """A process's decision tables (DMN): export to CSV, import from CSV as the draft, try on sample values."""
+    """A process's decision tables (DMN): export to CSV, import from CSV as the draft, try on sample values, save a
+    whole DMN file (columns included) as the draft."""
 
 
 def headings(table: DecisionTable) -> list[str]:
@@ -86,9 +91,12 @@ def table_from_csv(table: DecisionTable, data: bytes, hit_policy: str | None = N
                          aggregation=table.aggregation if policy == table.hit_policy else None)
 
 
-def _explain(invalid: DecisionTableInvalid) -> click.ClickException:
-    for problem in invalid.problems:
+def _explain(invalid: DecisionTableInvalid, decision_ids: list[str] | None = None) -> click.ClickException:
+    """Print each problem with its rule and column (and decision, for a whole file); the exit-1 error."""
+    for number, problem in enumerate(invalid.problems):
         where = (f"ルール{problem.rule}" if problem.rule else "") + (f"「{problem.column}」" if problem.column else "")
+        if decision_ids:
+            where = f"{decision_ids[number]} {where or '判定表'}"
         hint = PROBLEM_WORDING.get(problem.code, "")
         click.echo(f"{where or '判定表'}: {problem.code}" + (f" — {hint}" if hint else "") + f": {problem.message}",
                    err=True)
@@ -135,6 +143,45 @@ def import_table(key: str, decision_id: str, source_csv: Path, username: str, hi
                                   operator=operator())
         click.echo(f"{draft.process_id}: 判定表 {decision_id} を下書きに保存しました（ルール {len(edited.rules)} 行）。"
                    f"反映: tsunagu process deploy-draft {draft.process_id} --municipality CODE --note TEXT")
+
+
+@decision.command("save-file")
+@click.argument("key")
+@click.argument("dmn", metavar="PATH.dmn", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--by", "username", required=True, metavar="USERNAME", help="the process designer saving the draft")
+@click.option("--municipality", "code", default=None, metavar="CODE",
+              help="the municipality (default: that of the --by user)")
+def save_file(key: str, dmn: Path, username: str, code: str | None) -> None:
+    """Replace the process's DMN file of the same name with PATH.dmn (columns and rules, as the DMN editor
+    saves it), check every entry and save the process as the designer's draft."""
+    data = dmn.read_bytes()
+    if len(data) > decision_file_edits.DECISION_FILE_MAX:
+        raise click.ClickException(f"file_too_large [{dmn.name}]: {PROBLEM_WORDING['file_too_large']}")
+    try:
+        xml = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise click.ClickException(f"encoding_not_utf8 [{dmn.name}]: {PROBLEM_WORDING['encoding_not_utf8']}") from None
+    with command_session() as (session, clock):
+        actor = user_by_username(session, username)
+        town = _municipality(session, code)
+        town_id = town.id if town is not None else actor.municipality_id
+        if town_id is None:
+            raise click.UsageError("--municipality を指定してください")
+        try:
+            draft = decision_file_edits.save_decision_file(session, clock, actor, int(town_id), key, dmn.name, xml,
+                                                           base=None, via="cli", operator=operator())
+        except DecisionFileInvalid as invalid:
+            raise _explain(invalid, [cell.decision_id for cell in invalid.cells]) from None
+        except DefinitionInvalid as invalid:
+            for problem in invalid.problems:
+                hint = PROBLEM_WORDING.get(problem.code, "")
+                click.echo(str(problem) + (f" — {hint}" if hint else ""), err=True)
+            raise click.ClickException(f"{len(invalid.problems)} 件の問題があります: 何も保存していません") from None
+    if draft is None:
+        click.echo(f"{key} {dmn.name}: 変更はありません")
+        return
+    click.echo(f"{draft.process_id}: {dmn.name} を下書きに保存しました。"
+               f"反映: tsunagu process deploy-draft {draft.process_id} --municipality CODE --note TEXT")
 
 
 @decision.command("try")
