@@ -3,12 +3,10 @@ posted back becomes a draft once every entry passes the sandbox's check, and a r
 each problem listed by rule and column, its entry handed to the editor to mark, and nothing stored."""
 from __future__ import annotations
 
-import json
-import re
-
 import pytest
+from editor_pages import base_of, draft_count, island, stand_in_bundle
 from page_text import element, text
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from tsunagu.engine.models import AuditRecord, ProcessDraftRecord
 from tsunagu.processes import decision_tables
@@ -23,29 +21,7 @@ SCHEME_LABEL = 'label="既存の制度による支援"'
 
 @pytest.fixture
 def built(app, tmp_path, monkeypatch):
-    """The bundle as `make modeller` leaves it (a stand-in file, so the test does not need npm)."""
-    static = tmp_path / "static"
-    (static / "modeller").mkdir(parents=True)
-    (static / "modeller" / "decisions.js").write_text("/* bundle */")
-    monkeypatch.setattr(app, "static_folder", str(static))
-    return static
-
-
-def _island(html: str) -> dict:
-    found = re.search(r'<script type="application/json" id="modeller-data">(.*?)</script>', html, re.S)
-    assert found, "the page has no data island"
-    return json.loads(found.group(1))
-
-
-def _base(html: str) -> str:
-    found = re.search(r'<input type="hidden" name="base" value="([0-9a-f]+)">', html)
-    assert found
-    return found.group(1)
-
-
-def _drafts(session) -> int:
-    session.rollback()
-    return session.scalar(select(func.count()).select_from(ProcessDraftRecord))
+    return stand_in_bundle(app, tmp_path, monkeypatch, "decisions.js")
 
 
 def test_the_page_carries_the_live_dmn_file_and_the_decision_to_open_to_the_editor(
@@ -54,7 +30,7 @@ def test_the_page_carries_the_live_dmn_file_and_the_decision_to_open_to_the_edit
     page = client.get(URL)
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    data = _island(html)
+    data = island(html)
     assert data["xml"] == standard_version.files[DMN] and data["file"] == DMN
     assert data["decision"] == "risk_triage" and data["problems"] == []
     assert "Add rule" in data["text"]["ui"] and "Input expression" in data["text"]["ui"]
@@ -93,11 +69,11 @@ def test_a_changed_output_and_column_label_become_the_draft_with_only_the_dmn_fi
         client, login, designer, standard_version, session, built):
     login(designer)
     html = client.get(URL).get_data(as_text=True)
-    xml = _island(html)["xml"]
+    xml = island(html)["xml"]
     assert DANGER_OUTPUT in xml and SCHEME_LABEL in xml
     edited = xml.replace(DANGER_OUTPUT, DANGER_OUTPUT.replace('"urgent"', '"high"')).replace(
         SCHEME_LABEL, 'label="既存制度の利用状況"')
-    saved = client.post(URL, data={"xml": edited, "base": _base(html)})
+    saved = client.post(URL, data={"xml": edited, "base": base_of(html)})
     assert saved.status_code == 302, saved.get_data(as_text=True)
     assert saved.headers["Location"].endswith(f"/designer/processes/{KEY}/diff")
     session.rollback()
@@ -113,35 +89,35 @@ def test_a_changed_output_and_column_label_become_the_draft_with_only_the_dmn_fi
     diff = client.get(saved.headers["Location"]).get_data(as_text=True)
     assert "ルール2" in text(element(diff, "diff-decisions"))
     again = client.get(URL).get_data(as_text=True)  # the editor now opens the waiting draft
-    assert _island(again)["xml"] == edited and "下書き" in text(element(again, "source"))
+    assert island(again)["xml"] == edited and "下書き" in text(element(again, "source"))
 
 
 def test_an_entry_the_sandbox_refuses_is_listed_by_rule_and_column_marked_and_nothing_is_stored(
         client, login, designer, standard_version, session, built):
     login(designer)
     html = client.get(URL).get_data(as_text=True)
-    xml = _island(html)["xml"]
+    xml = island(html)["xml"]
     entry = '<inputEntry id="Rule_urgent_danger_ucla_total">\n          <text>-</text>'
     assert entry in xml
     edited = xml.replace(entry, entry.replace("<text>-</text>", '<text>&gt;= __import__("os").getpid()</text>'))
-    refused = client.post(URL, data={"xml": edited, "base": _base(html)})
+    refused = client.post(URL, data={"xml": edited, "base": base_of(html)})
     assert refused.status_code == 422
     page = refused.get_data(as_text=True)
     listed = text(element(page, "problems"))
     assert "何も登録していません" in listed
     assert "ルール2" in listed and "UCLA孤独感尺度" in listed and "サンドボックス" in listed
-    data = _island(page)
+    data = island(page)
     assert data["xml"] == edited  # the designer's work comes back, not the stored file
     assert [p["element"] for p in data["problems"]] == ["Rule_urgent_danger_ucla_total"]
     assert 'data-element="Rule_urgent_danger_ucla_total"' in element(page, "problems")
-    assert _drafts(session) == 0
+    assert draft_count(session) == 0
 
 
 def test_broken_xml_a_removed_called_decision_a_nul_and_a_huge_body_are_refused_without_a_500(
         client, login, designer, standard_version, session, built):
     login(designer)
     html = client.get(URL).get_data(as_text=True)
-    xml, base = _island(html)["xml"], _base(html)
+    xml, base = island(html)["xml"], base_of(html)
     broken = client.post(URL, data={"xml": xml.replace("</definitions>", ""), "base": base})
     assert broken.status_code == 422
     assert "xml_invalid" in text(element(broken.get_data(as_text=True), "problems"))
@@ -157,18 +133,18 @@ def test_broken_xml_a_removed_called_decision_a_nul_and_a_huge_body_are_refused_
     huge = client.post(URL, data={"xml": xml + " " * 2_100_000, "base": base})
     assert huge.status_code == 422
     assert "package_too_large" in text(element(huge.get_data(as_text=True), "problems"))
-    assert _drafts(session) == 0
+    assert draft_count(session) == 0
 
 
 def test_a_stale_base_is_refused_as_a_conflict_and_an_unchanged_file_saves_nothing(
         client, login, designer, standard_version, session, built):
     login(designer)
     html = client.get(URL).get_data(as_text=True)
-    xml = _island(html)["xml"]
+    xml = island(html)["xml"]
     stale = client.post(URL, data={"xml": xml.replace(SCHEME_LABEL, 'label="制度"'), "base": "0" * 64},
                         follow_redirects=True)
     assert stale.status_code == 200
     assert "別の人がこのプロセスの新しい下書きを保存しました" in stale.get_data(as_text=True)
-    unchanged = client.post(URL, data={"xml": xml, "base": _base(html)}, follow_redirects=True)
+    unchanged = client.post(URL, data={"xml": xml, "base": base_of(html)}, follow_redirects=True)
     assert "変更はありませんでした" in unchanged.get_data(as_text=True)
-    assert _drafts(session) == 0
+    assert draft_count(session) == 0
