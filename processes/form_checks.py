@@ -1,5 +1,5 @@
 """What the form editor refuses before anything is written, each problem naming its field: names that are
-not identifiers or are taken, choices missing or twice, text too long or holding control characters, and a
+not identifiers or are taken, a rename something still reads (see `form_renames`), choices missing or twice, text too long or holding control characters, and a
 field removed while an element of the process still reads it (a gateway condition, a script, a decision
 table's input, a task's `workflowFields`, instructions or `candidateBody`).
 
@@ -21,6 +21,7 @@ from tsunagu.engine.runtime.instructions import PLACEHOLDER
 from .bpmn_reading import element_settings
 from .decision_tables import decisions
 from .form_model import TYPES, WIDGETS, FormField, FormModel, read_json
+from .form_renames import rename_problems
 
 NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
 MAX_FIELDS = 200
@@ -119,21 +120,26 @@ def check_model(files: Mapping[str, str], stored: FormModel, model: FormModel) -
         refuse(FORM_FIELD, "too_many_fields", limit=MAX_FIELDS)
         return errors
     seen: set[str] = set()
+    schema = read_json(files, stored.schema_file)
     for index, f in enumerate(model.fields):
         where = f.name or f.original or f"#{index + 1}"  # a new field without a name yet: its position
         if f.original is not None and stored.field(f.original) is None:
             refuse(where, "field_unknown", field=where, index=index)
             continue
-        if f.original is not None and f.name != f.original:
-            refuse(where, "rename_unsupported", field=f.original, index=index)
-        elif not NAME.fullmatch(f.name) or keyword.iskeyword(f.name):
+        renamed = f.original is not None and f.name != f.original
+        if renamed:
+            where = f.original or where  # a refused rename names the field by the name it has
+        if not NAME.fullmatch(f.name) or keyword.iskeyword(f.name):
             refuse(where, "name_invalid", field=f.name[:64], index=index)
         elif f.name in seen:
             refuse(where, "name_taken", field=f.name, index=index)
+        elif renamed:
+            errors.extend(rename_problems(files, stored, f, index))
+            if any(_in_rules(schema.get(k), where) for k in RULE_KEYWORDS):
+                refuse(where, "field_in_form_rule", field=where, index=index)
         seen.add(f.name)
         if f.locked is None:
             errors.extend(_field_problems(where, f, index))
-    schema = read_json(files, stored.schema_file)
     kept = {f.original for f in model.fields}
     uses = readers(files, stored.schema_file)
     for gone in (f for f in stored.fields if f.name not in kept):

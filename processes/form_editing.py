@@ -29,6 +29,7 @@ from tsunagu.engine.runtime.forms import NOT_AFTER_KEY, NOT_BEFORE_KEY, field_ty
 from . import drafts
 from .form_checks import check_model
 from .form_model import WIDGETS, FormField, FormModel, choices_of, read_form, read_json
+from .form_renames import renames
 from .task_settings import settings_source
 
 # --- writing -------------------------------------------------------------------------------------
@@ -106,7 +107,8 @@ def write_form(files: Mapping[str, str], stored: FormModel, model: FormModel) ->
     _set(schema, "description", model.description.strip())
     props: dict[str, Any] = schema["properties"] if isinstance(schema.get("properties"), dict) else {}
     by_original = {f.original: f for f in model.fields if f.original is not None}
-    required_before = [r for r in schema.get("required") or [] if isinstance(r, str)] \
+    renamed = renames(stored, model)
+    required_before = [renamed.get(r, r) for r in schema.get("required") or [] if isinstance(r, str)] \
         if isinstance(schema.get("required"), list) else []
     written: dict[str, dict[str, Any]] = {}
     for f in model.fields:
@@ -117,7 +119,7 @@ def write_form(files: Mapping[str, str], stored: FormModel, model: FormModel) ->
         entry: dict[str, Any] = ui[original] if isinstance(ui.get(original), dict) else {}
         _write_field(prop, entry, f)
         written[f.name] = prop
-        if stored.ui_file is not None and entry:
+        if stored.ui_file is not None and entry and not (original in renamed and original in ui):
             ui[f.name] = entry  # an existing entry was edited in place and keeps its position
     new_props: dict[str, Any] = {}
     for name, prop in props.items():  # the file's order for the fields it had, new ones at the end
@@ -126,6 +128,8 @@ def write_form(files: Mapping[str, str], stored: FormModel, model: FormModel) ->
             new_props[kept.name] = written.get(kept.name, prop)
         else:
             ui.pop(name, None)
+    if renamed:  # a renamed field's layout entry keeps its place under the new name
+        ui = {renamed.get(k, k): v for k, v in ui.items()}
     for f in model.fields:
         if f.original is None:
             new_props[f.name] = written[f.name]
@@ -184,7 +188,8 @@ def documents(files: Mapping[str, str], model: FormModel) -> tuple[dict[str, Any
 
 
 def change_list(stored: FormModel, model: FormModel) -> list[dict[str, Any]]:
-    """What changed, as the audit row names it: each field added, removed or changed, and by which setting."""
+    """What changed, as the audit row names it: each field added, removed, renamed (`from` its old name) or
+    changed, and by which setting."""
     listed: list[dict[str, Any]] = []
     if (stored.title, stored.description) != (model.title, model.description):
         listed.append({"field": None, "change": "form"})
@@ -195,7 +200,9 @@ def change_list(stored: FormModel, model: FormModel) -> list[dict[str, Any]]:
         if before is None:
             listed.append({"field": f.name, "change": "added", "type": f.type, "required": f.required})
             continue
-        changed = [k for k in ("name", "title", "description", "help", "required", "choices", "not_after_today",
+        if before.name != f.name:
+            listed.append({"field": f.name, "change": "renamed", "from": before.name})
+        changed = [k for k in ("title", "description", "help", "required", "choices", "not_after_today",
                                "not_before_today", "widget") if getattr(before, k) != getattr(f, k)]
         if changed:
             listed.append({"field": f.name, "change": "changed", "settings": changed})

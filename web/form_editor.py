@@ -102,7 +102,8 @@ def _posted(stored: FormModel) -> FormModel:
             Choice(_text(f"f-{i}-c-{j}-value").strip(), _text(f"f-{i}-c-{j}-title").strip())
             for j in range(row_actions.posted_count(request.form, f"f-{i}-choice_count", MAX_CHOICES))]
         fields.append(FormField(
-            name=base.name if base is not None else _text(f"f-{i}-name").strip()[:200], type=kind,
+            name=_text(f"f-{i}-name").strip()[:200] if base is None or f"f-{i}-name" in request.form else base.name,
+            type=kind,
             title=_text(f"f-{i}-title").strip(), description=_text(f"f-{i}-description").strip(),
             help=_text(f"f-{i}-help").strip(), required=f"f-{i}-required" in request.form, choices=choices,
             not_after_today=f"f-{i}-not_after" in request.form and kind == "date",
@@ -192,6 +193,7 @@ def _page(key: str, source: Source, stored: FormModel, edited: FormModel, *, err
         open_fields=_open_fields(stored, edited, at_field, at_choice, opened),
         refused=sorted(set(at_field) | {i for i, _j in at_choice}), base=base or source.base,
         warnings=[warning_sentence(w) for w in form_checks.warnings(source.files, stored, edited)],
+        changes=[change_sentence(c) for c in form_editing.change_list(stored, edited)],
         uses=next((u.tasks for u in form_model.forms(source.files) if u.file == stored.schema_file), []),
         preview=_preview(source, edited, designer_town()), preview_schema=schema, types=TYPES, widgets=WIDGETS,
         type_labels=type_labels(), widget_labels=widget_labels(), lock_text=lock_text)
@@ -226,7 +228,20 @@ def error_sentence(error: FieldError) -> str:
         "name_invalid": lambda: _("A field name is letters, digits and _ (starting with a letter), as the "
                                   "process's conditions read it, e.g. living_situation."),
         "name_taken": lambda: _("Another field of this form has this name."),
-        "rename_unsupported": lambda: _("An existing field cannot be renamed: add a new field instead."),
+        "field_read_by": lambda: _("“%(element)s” (%(id)s in %(file)s) reads “%(field)s” (%(how)s): change it "
+                                   "there to “%(new)s” first, or keep the name.", element=p.get("element_name")
+                                   or p.get("element"), id=p.get("element"), file=p.get("file"),
+                                   field=p.get("field"), new=p.get("new"), how=how_text(str(p.get("how")))),
+        "name_in_use": lambda: _("“%(element)s” (%(id)s in %(file)s) already uses the name “%(new)s” (%(how)s): "
+                                 "choose another name.", element=p.get("element_name") or p.get("element"),
+                                 id=p.get("element"), file=p.get("file"), new=p.get("new"),
+                                 how=how_text(str(p.get("how")))),
+        "name_in_other_form": lambda: _("The form %(form)s already stores an answer under “%(new)s”: choose "
+                                        "another name.", form=p.get("form"), new=p.get("new")),
+        "field_recorded_name": lambda: _("The task “%(task)s” stores this form in the case file (%(record)s), "
+                                         "whose program reads the fields by their names: this field keeps its "
+                                         "name.", task=p.get("element_name") or p.get("element"),
+                                         record=p.get("record")),
         "field_unknown": lambda: _("The form has no such field (any more)."),
         "type_unknown": lambda: _("Choose the kind of answer."),
         "title_missing": lambda: _("Enter the title people see."),
@@ -255,7 +270,10 @@ def error_sentence(error: FieldError) -> str:
 def how_text(how: str) -> str:
     shown = {"condition": _("a condition"), "script": _("a script"), "decision": _("a decision table"),
             "workflowFields": _("workflowFields"), "instructions": _("its instructions"),
-            "candidateBody": _("candidateBody")}.get(how, how)
+            "candidateBody": _("candidateBody"), "timer": _("a timer"), "message": _("a message"),
+            "loop": _("a loop setting"), "property": _("a property"), "data_object": _("a data object"),
+            "decision_input": _("a decision table's input"), "decision_rule": _("a decision table's rule"),
+            "decision_output": _("a decision table's output")}.get(how, how)
     return str(shown)
 
 
@@ -264,3 +282,17 @@ def warning_sentence(warning: FieldError) -> str:
     return str(_("“%(field)s” is removed, but the task “%(task)s” stores its answers in the case file (%(record)s): "
              "check that the case file does not need it.", field=p.get("field"),
              task=p.get("element_name") or p.get("element"), record=p.get("record")))
+
+
+def change_sentence(change: dict[str, Any]) -> str:
+    """One unsaved change of the form, as the page lists it before saving."""
+    name, kind = change.get("field") or "", change.get("change")
+    if kind == "renamed":
+        return str(_("Renamed: %(old)s → %(new)s", old=change.get("from"), new=name))
+    if kind == "added":
+        return str(_("Added: %(field)s", field=name or _("New field")))
+    if kind == "removed":
+        return str(_("Removed: %(field)s", field=name))
+    if kind == "changed":
+        return str(_("Changed: %(field)s", field=name))
+    return str(_("The order of the fields") if kind == "order" else _("The form's title or explanation"))

@@ -48,3 +48,35 @@ def test_a_designer_changes_and_adds_fields_into_a_draft_and_bad_changes_are_ref
     assert [row.detail["via"] for row in rows] == ["cli", "cli"]
     assert "変更はありません" in ok(run("form", "set-field", KEY, FORM, "person_name", "--title", "氏名（本人）",
                                     "--by", "designer"))
+
+
+def test_a_designer_renames_a_field_nothing_reads_and_is_refused_one_a_condition_reads(
+        run, session, clock, towns, standard_version):  # noqa: F811
+    chiyoda, _ = towns
+    users.create_user(session, clock, municipality_id=chiyoda.id, username="designer", display_name="設計 太郎",
+                      password="tsunagu-test-password", roles=["designer"])
+    session.commit()
+    contact = "contact-attempt-schema.json"
+    message = refused(run("form", "rename-field", KEY, contact, "attempt_next_step", "next_step", "--by", "designer"))
+    assert "attempt_next_step: field_read_by" in message
+    assert "flow_contact_retry" in message and "kodoku_koritsu_case.bpmn" in message and "条件式" in message
+    assert "何も変更していません" in message
+    assert "name_invalid" in refused(run("form", "rename-field", KEY, contact, "contact_note", "note-1",
+                                         "--by", "designer"))
+    assert "name_in_other_form" in refused(run("form", "rename-field", KEY, contact, "contact_note", "person_name",
+                                               "--by", "designer"))
+    assert "field_recorded_name" in refused(run("form", "rename-field", KEY, FORM, "concern", "worry",
+                                                "--by", "designer"))
+    session.expire_all()
+    assert session.scalar(select(ProcessDraftRecord)) is None
+
+    renamed = ok(run("form", "rename-field", KEY, contact, "contact_note", "visit_record", "--by", "designer"))
+    assert "visit_record: renamed（contact_note → visit_record）" in renamed and "下書きとして保存しました" in renamed
+    shown = ok(run("form", "show", KEY, contact, "--municipality", "131016"))
+    assert "4. visit_record  記録" in shown and "contact_note" not in shown
+    session.expire_all()
+    draft = session.scalar(select(ProcessDraftRecord))
+    assert json.loads(draft.files["contact-attempt-uischema.json"])["visit_record"] == {"ui:widget": "textarea"}
+    row = session.scalar(select(AuditRecord).where(AuditRecord.action == "process.form_changed"))
+    assert row.detail["via"] == "cli" and row.detail["changes"] == [
+        {"field": "visit_record", "change": "renamed", "from": "contact_note"}]

@@ -1,4 +1,4 @@
-"""`tsunagu form list|show|set-field|add-field|remove-field`: the form editor of /designer/processes/<key>/forms
+"""`tsunagu form list|show|set-field|add-field|remove-field|rename-field`: the form editor of /designer/processes/<key>/forms
 on the command line; a change becomes the process's draft, validated like an upload, deployed with
 `process deploy-draft`."""
 from __future__ import annotations
@@ -22,7 +22,10 @@ TYPE_NAMES = {"string": "文字", "integer": "整数", "number": "数値", "bool
 WORDING = {
     "name_invalid": "項目名は英字で始まる英数字と _ にしてください（例: living_situation）",
     "name_taken": "同じ名前の項目がすでにあります",
-    "rename_unsupported": "既存の項目の名前は変えられません（新しい項目を追加してください）",
+    "field_read_by": "プロセスの要素が元の名前でこの項目を読んでいます（先にそちらを新しい名前に変更してください）",
+    "name_in_use": "プロセスの要素が新しい名前をすでに使っています（別の名前にしてください）",
+    "name_in_other_form": "ほかのフォームが同じ名前で回答を保存しています（別の名前にしてください）",
+    "field_recorded_name": "このフォームはケース記録に保存され、プログラムが項目を名前で読むため、名前を変えられません",
     "field_unknown": "フォームにその項目はありません",
     "type_unknown": f"回答の種類は {', '.join(TYPES)} のいずれかです",
     "title_missing": "見出しを指定してください（--title）",
@@ -40,6 +43,11 @@ WORDING = {
     "field_in_use": "プロセスの要素がこの項目を読んでいます（先にそちらを変更してください）",
     "field_in_form_rule": "フォームの規則（if/then・allOf など）がこの項目を使っています",
 }
+
+HOW = {"condition": "条件式", "script": "スクリプト", "decision": "決定表", "timer": "タイマー", "message": "メッセージ",
+       "loop": "繰り返しの設定", "property": "プロパティ", "data_object": "データオブジェクト",
+       "decision_input": "決定表の入力", "decision_rule": "決定表のルール", "decision_output": "決定表の出力",
+       "workflowFields": "workflowFields", "instructions": "作業の説明", "candidateBody": "candidateBody"}
 
 
 @main.group()
@@ -106,8 +114,8 @@ def _save(key: str, schema_file: str, code: str | None, username: str, change: C
                                                     operator=operator())
         except FormInvalid as invalid:
             for error in invalid.errors:
-                click.echo(f"{error.field}: {error.code}: {WORDING.get(error.code, '')}"
-                           + (f"（{error.params.get('element')}）" if error.params.get("element") else ""), err=True)
+                click.echo(f"{error.field}: {error.code}: {WORDING.get(error.code, '')}" + _where(error.params),
+                           err=True)
             raise click.ClickException("フォームを保存できません: 何も変更していません") from None
         except DefinitionInvalid as invalid:
             for problem in invalid.problems:
@@ -118,8 +126,21 @@ def _save(key: str, schema_file: str, code: str | None, username: str, change: C
             return
         for item in changed:
             detail = "、".join(item.get("settings", [])) if item["change"] == "changed" else item["change"]
+            if item["change"] == "renamed":
+                detail = f"renamed（{item['from']} → {item['field']}）"
             click.echo(f"{item['field'] or schema_file}: {detail}")
         click.echo(f"{key}: 下書きとして保存しました（tsunagu process deploy-draft {key} で有効にします）")
+
+
+def _where(params: dict[str, object]) -> str:
+    """The element (and its file, name and how it reads the field) a refusal names, if any."""
+    if not params.get("element") and not params.get("form"):
+        return ""
+    if params.get("form"):
+        return f"（{params['form']}）"
+    how = HOW.get(str(params.get("how")), str(params.get("how") or ""))
+    parts = [str(params["element"])] + [str(params[k]) for k in ("element_name", "file") if params.get(k)]
+    return f"（{' / '.join(parts)}{'：' + how if how else ''}）"
 
 
 def _editable(model: FormModel, name: str) -> FormField:
@@ -208,5 +229,23 @@ def remove_field(key: str, schema_file: str, name: str, code: str | None, userna
     """Remove field FIELD from form FILE of process KEY (refused while an element reads it) as the draft."""
     def change(model: FormModel) -> None:
         model.fields.remove(_editable(model, name))
+
+    _save(key, schema_file, code, username, change)
+
+
+@form.command("rename-field")
+@click.argument("key")
+@click.argument("schema_file", metavar="FILE")
+@click.argument("old", metavar="FIELD")
+@click.argument("new", metavar="NEW_NAME")
+@click.option("--municipality", "code", default=None, metavar="CODE",
+              help="the municipality (default: that of the --by user)")
+@click.option("--by", "username", required=True, metavar="USERNAME", help="the process designer making the change")
+def rename_field(key: str, schema_file: str, old: str, new: str, code: str | None, username: str) -> None:
+    """Rename the data name of field FIELD of form FILE of process KEY to NEW_NAME as the draft; refused,
+    listing them, while an element of the process reads the old name. Cases already past the form keep their
+    answers under the old name."""
+    def change(model: FormModel) -> None:
+        _editable(model, old).name = new.strip()
 
     _save(key, schema_file, code, username, change)
