@@ -23,6 +23,7 @@ from ..clock import Clock
 from ..db import transaction
 from ..errors import Conflict, InvalidState, NotFound
 from ..models import (
+    AuditRecord,
     CaseMigrationRecord,
     CaseRecord,
     CaseStatus,
@@ -278,7 +279,7 @@ def _move_one(session: Session, clock: Clock, actor: UserRecord | None, specs: _
                 if state is None:
                     changed = case.updated_at is not None and case.updated_at > batch.started_at
                     if changed:
-                        _count(session, batch, refused=1)
+                        _refuse(session, clock, actor, batch, case, operator)
                     return "refused" if changed else "skipped"
                 source = session.get_one(ProcessVersionRecord, case.process_version_id)
                 before = ready_user_tasks(load_state(source.spec, case.workflow_state))
@@ -296,10 +297,11 @@ def _move_one(session: Session, clock: Clock, actor: UserRecord | None, specs: _
                                             to_version_id=target.id, previous_state=previous,
                                             lock_version_after=case.lock_version, migrated_at=now,
                                             migrated_by_id=actor.id if actor else None))
-            _count(session, batch, moved=1)
+            # A case refused earlier in this batch (a pass continued after a closed page) counts once, as moved.
+            _count(session, batch, moved=1, refused=-1 if _refused_before(session, batch, case.id) else 0)
     except Conflict:
         with transaction(session):
-            _count(session, batch, refused=1)
+            _refuse(session, clock, actor, batch, session.get_one(CaseRecord, case_id), operator)
         return "refused"
     finally:
         session.expire_all()
@@ -312,6 +314,23 @@ def _recheck(specs: _Specs, case: CaseRecord, target: ProcessVersionRecord) -> s
         return None
     state, obstacle = specs.move(case, target)
     return state if obstacle is None else None
+
+
+def _refused_before(session: Session, batch: MigrationBatchRecord, case_id: int) -> bool:
+    """Whether this batch has already refused the case (a batch continued from its start visits it again)."""
+    details: Iterator[object] = session.scalars(select(AuditRecord.detail).where(AuditRecord.case_id == case_id,
+                                                               AuditRecord.action == "case.migration_refused"))
+    return any(isinstance(d, dict) and d.get("batch") == batch.id for d in details)
+
+
+def _refuse(session: Session, clock: Clock, actor: UserRecord | None, batch: MigrationBatchRecord, case: CaseRecord,
+            operator: str | None) -> None:
+    """Count the case as refused by this batch, once however often the batch visits it, with an audit row."""
+    if _refused_before(session, batch, case.id):
+        return
+    audit.record(session, clock, actor, "case.migration_refused", case_id=case.id, batch=batch.id,
+                 municipality=case.municipality_id, via="web" if actor is not None else "cli", operator=operator)
+    _count(session, batch, refused=1)
 
 
 def _count(session: Session, batch: MigrationBatchRecord, *, moved: int = 0, refused: int = 0) -> None:

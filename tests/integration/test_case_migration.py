@@ -238,6 +238,24 @@ def test_a_case_that_changes_during_the_batch_is_refused_and_counted(
         assert other.get(MigrationBatchRecord, batch.id).finished_at is not None
 
 
+def test_a_batch_continued_from_its_start_counts_each_case_once(
+        session, session_factory, clock, story, standard_version, version_two, designer, municipality):
+    # The page was closed after two cases; its Continue button starts the batch's pass again from the start.
+    _first, second, _third = story.start("一件目"), story.start("二件目"), story.start("三件目")
+    batch, _found = migration.start_batch(session, clock, designer, "kodoku_koritsu_case", municipality.id)
+    clock.advance(timedelta(minutes=1))
+    with session_factory() as other:  # the second case is stopped on an error after the batch began
+        case = other.get(CaseRecord, second.id)
+        case.status, case.updated_at = CaseStatus.ERROR, clock()
+        other.commit()
+    step = migration.run_batch(session, clock, designer, batch.id, limit=2)
+    assert (step.done, step.batch.moved, step.batch.refused) == (False, 1, 1)
+    step = migration.run_batch(session, clock, designer, batch.id, after=0)
+    assert step.done and (step.batch.moved, step.batch.refused, step.batch.total) == (2, 1, 3)
+    refusals = session.scalars(select(AuditRecord).where(AuditRecord.action == "case.migration_refused")).all()
+    assert [(r.case_id, r.detail["batch"]) for r in refusals] == [(second.id, batch.id)]
+
+
 def test_only_designers_and_administrators_of_the_municipality_may_migrate(
         session, clock, story, standard_version, version_two, municipality, caseworker):
     story.start()
