@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 
+from editor_pages import draft_count
 from page_text import element, text
-from sqlalchemy import func, select
+from sqlalchemy import select
 from test_form_editor_page import _index_of, _posted, app  # noqa: F401  (the fixture registering the editor)
 
 from tsunagu.engine.models import AuditRecord, ProcessDraftRecord
@@ -14,11 +15,6 @@ from tsunagu.engine.models import AuditRecord, ProcessDraftRecord
 KEY = "kodoku_koritsu_case"
 FORM, LAYOUT = "contact-attempt-schema.json", "contact-attempt-uischema.json"
 EDITOR = f"/designer/processes/{KEY}/forms/{FORM}"
-
-
-def _drafts(session) -> int:
-    session.rollback()
-    return session.scalar(select(func.count()).select_from(ProcessDraftRecord))
 
 
 def test_a_field_nothing_reads_is_renamed_in_the_form_its_layout_order_and_required_list(
@@ -64,7 +60,7 @@ def test_renaming_a_field_a_gateway_condition_reads_is_refused_naming_the_flow(
     beside = text(element(refused.get_data(as_text=True), f"f-{step}"))
     assert "flow_contact_retry" in beside and "flow_contact_consent" in beside
     assert "kodoku_koritsu_case.bpmn" in beside
-    assert _drafts(session) == 0
+    assert draft_count(session) == 0
 
 
 def test_a_bad_or_taken_new_name_is_refused_beside_the_field(client, login, designer, standard_version, session):
@@ -82,7 +78,7 @@ def test_a_bad_or_taken_new_name_is_refused_beside_the_field(client, login, desi
     elsewhere = client.post(EDITOR, data={**posted, f"f-{note}-name": "person_name", "action": "save"})
     assert elsewhere.status_code == 422
     assert "intake-schema.json" in text(element(elsewhere.get_data(as_text=True), f"f-{note}"))
-    assert _drafts(session) == 0
+    assert draft_count(session) == 0
 
 
 def test_a_field_of_a_form_the_case_file_stores_keeps_its_name(client, login, designer, standard_version, session):
@@ -93,4 +89,4 @@ def test_a_field_of_a_form_the_case_file_stores_keeps_its_name(client, login, de
     refused = client.post(editor, data={**posted, f"f-{concern}-name": "worry", "action": "save"})
     assert refused.status_code == 422
     assert "intake" in text(element(refused.get_data(as_text=True), f"f-{concern}"))
-    assert _drafts(session) == 0
+    assert draft_count(session) == 0
