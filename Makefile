@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-postgres translations messages clean modeller
+.PHONY: run test test-postgres bench translations messages clean modeller
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,12 @@ test: $(STAMP) translations modeller
 # The database layers again on PostgreSQL, with the multi-process scheduler tests (used by .ci/run).
 test-postgres: $(STAMP) translations
 	TSUNAGU_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest tests/integration tests/web tests/system
+
+# Issue 14's benchmarks, one table, written to bench/RESULTS.md (8 to 11 minutes on 2 cores). On PostgreSQL:
+# make bench BENCH_ARGS="--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test"
+BENCH_ARGS ?=
+bench: $(STAMP) translations
+	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache web/static/modeller modeller/node_modules

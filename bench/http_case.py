@@ -20,6 +20,7 @@ processes; the clients are threads of this one (they only send forms and read a 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -219,7 +220,7 @@ def concurrent(base: str, clients: int, seconds: float) -> dict[str, float]:
             "p95": percentile(requests, 0.95) if requests else 0.0, "errors": sum(w.errors for w in workers)}
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", default=None, help="a PostgreSQL server (default: a SQLite file)")
     parser.add_argument("--server", choices=("production", "werkzeug"), default="production")
@@ -227,7 +228,8 @@ def main() -> int:
     parser.add_argument("--cases", type=int, default=40, help="sequential cases timed")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=15.0, help="how long the concurrent clients run")
-    args = parser.parse_args()
+    parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
+    args = parser.parse_args(argv)
 
     floor_times = floor(max(args.cases, 200))
     floor_ms = statistics.median(floor_times) * 1000
@@ -260,6 +262,17 @@ def main() -> int:
               f"cases/s, {together['completions'] / together['seconds']:.1f} task completions/s "
               f"(target at least 120), per request median {together['median'] * 1000:.1f} ms, "
               f"p95 {together['p95'] * 1000:.1f} ms, errors {together['errors']:.0f}")
+    if args.json:
+        figures = {"database": store, "server": server, "floor_ms": floor_ms, "case_ms": case_ms,
+                   "case_p95_ms": percentile(per_case, 0.95) * 1000, "ratio": case_ms / floor_ms,
+                   "request_ms": statistics.median(per_request) * 1000,
+                   "request_p95_ms": percentile(per_request, 0.95) * 1000, "clients": args.clients}
+        if together:
+            figures.update({"cases_per_second": together["cases"] / together["seconds"],
+                            "completions_per_second": together["completions"] / together["seconds"],
+                            "concurrent_request_ms": together["median"] * 1000,
+                            "concurrent_request_p95_ms": together["p95"] * 1000, "errors": together["errors"]})
+        Path(args.json).write_text(json.dumps(figures, indent=1), encoding="utf-8")
     return 0
 
 

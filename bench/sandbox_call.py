@@ -10,8 +10,10 @@ millisecond or less per call.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import time
+from pathlib import Path
 
 from tsunagu.engine.runtime import restricted, workers
 from tsunagu.engine.runtime.helpers import SCRIPT_GLOBALS
@@ -37,11 +39,14 @@ def _median_us(run, calls: int) -> float:
     return statistics.median(times) * 1e6
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     """Print in-process and pool medians per call, and their ratio."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=2000)
-    calls = parser.parse_args().calls
+    parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
+    args = parser.parse_args(argv)
+    calls = args.calls
+    figures = {}
     pool = SandboxEnvironment()
     print(f"{'call':<10} {'in-process µs':>14} {'pool µs':>10} {'added µs':>10} {'ratio':>7}")
     for name, (mode, source) in CASES.items():
@@ -54,7 +59,10 @@ def main() -> None:
 
         local, remote = _median_us(in_process, calls), _median_us(in_pool, calls)
         print(f"{name:<10} {local:>14.1f} {remote:>10.1f} {remote - local:>10.1f} {remote / local:>7.1f}")
+        figures[name] = {"in_process_us": local, "pool_us": remote, "added_us": remote - local, "ratio": remote / local}
     workers.shutdown()
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=1), encoding="utf-8")
 
 
 if __name__ == "__main__":

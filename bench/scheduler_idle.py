@@ -14,6 +14,7 @@ firing them runs the real engine. On PostgreSQL everything happens in a private 
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import statistics
 import sys
@@ -179,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--due-runs", type=int, default=3, help="busy passes timed (median)")
     parser.add_argument("--no-open-tasks", dest="open_tasks", action="store_false",
                         help="skip the idle+T rows (every case also has an open task, overdue and already announced)")
+    parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
     backend = make_url(args.database_url).get_backend_name() if args.database_url else "sqlite"
@@ -200,16 +202,22 @@ def main(argv: list[str] | None = None) -> int:
         print("idle+T: every waiting case also has one open task, overdue and already announced")
     print()
     ok = True
+    ratios = {}
     for kind in ("idle", "idle+T"):
         same = [r for r in rows if r.kind == kind]
         if len(same) < 2:
             continue
         small, large = same[0], same[-1]
         ratio = large.median_ms / small.median_ms
+        ratios[kind] = ratio
         ok &= ratio < 2
         verdict = "about the same: OK" if ratio < 2 else "grows with the number of cases: NOT OK"
         print(f"{kind}({large.waiting:,}) / {kind}({small.waiting:,}) = {ratio:.2f}  "
               f"(target: about the same, below 2) -> {verdict}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"database": backend, "ratios": ratios, "rows": [
+            {"kind": r.kind, "cases": r.waiting, "due": r.due, "median_ms": r.median_ms, "queries": r.queries,
+             "fired": r.fired} for r in rows]}, indent=1), encoding="utf-8")
     return 0 if ok else 1
 
 
