@@ -24,6 +24,10 @@ supervised team worked every case: the worst case for its lists). Of the open ca
 third of which are overdue) and 1 in 10 waits to be tabled (an open tabling task); some have an open
 partner response or an unassigned contact attempt. A third of the closed cases were tabled once. Every
 case has its person (name and kana search keys) and one caseworker.
+
+People, their names and kana keys, the caseworkers and their teams and the bulk inserts come from the
+shared seeder, engine/admin/seed.py, which `tsunagu seed` uses too; `tsunagu seed` copies real template
+cases, whereas the shapes above (no workflow state, every list column filled) are this benchmark's own.
 """
 from __future__ import annotations
 
@@ -40,11 +44,11 @@ from pathlib import Path
 from typing import Any
 
 from databases import Database  # bench/databases.py, beside this script
-from sqlalchemy import Connection, Table, event, func, insert, select, text, update
+from sqlalchemy import Connection, event, func, insert, select, text, update
 
 from tsunagu.engine.access.users import create_user
+from tsunagu.engine.admin.seed import GIVEN, SURNAMES, caseworkers_for, insert_caseworkers, insert_rows, person_row
 from tsunagu.engine.casefile.governance import CouncilMunicipalityRecord, CouncilRecord
-from tsunagu.engine.casefile.names import search_key
 from tsunagu.engine.casefile.tables import (
     ActionStatus,
     ActionTypeRecord,
@@ -56,8 +60,6 @@ from tsunagu.engine.casefile.tables import (
     OrganisationRecord,
     PersonRecord,
     SupportActionRecord,
-    TeamMemberRecord,
-    TeamRecord,
 )
 from tsunagu.engine.clock import FixedClock
 from tsunagu.engine.commands.case_list import CaseFilters, search_cases
@@ -70,7 +72,6 @@ from tsunagu.engine.models import (
     TaskRecord,
     TaskStatus,
     UserRecord,
-    UserRoleRecord,
 )
 from tsunagu.processes.deployment import deploy
 from tsunagu.processes.loader import load_definition
@@ -80,13 +81,8 @@ NOW = datetime(2026, 12, 10, 1, 0, tzinfo=timezone.utc)
 TODAY = date(2026, 12, 10)
 CHUNK = 5000
 CASES_PER_MEETING = 50
-TEAM_SIZE = 5
-CASELOAD = 80  # open cases per caseworker: a town with more open cases has more staff
 TARGET = 1.5
-SURNAMES = ["佐藤", "鈴木", "高橋", "田中", "伊藤", "渡辺", "山本", "中村", "小林", "加藤",
-            "吉田", "山田", "佐々木", "山口", "松本", "井上", "木村", "林", "斎藤", "清水"]
-GIVEN = ["花子", "太郎", "一郎", "和子", "洋子", "浩", "誠", "美香", "健一", "幸子"]
-KANA = {"佐藤": "さとう", "花子": "はなこ"}
+NAMES = (SURNAMES[:20], GIVEN[:10])  # 20 surnames and 10 given names: 佐藤 花子 is one person in 200
 SEARCHED = "佐藤 花"  # a common name, one in 200: its matches grow with the history (informative)
 RETURNING = ("鈴鹿", "ゆり", "すずか ゆり")  # one person's five cases, at every size: the same result, more history
 CHANNELS = ("walk_in", "phone", "sns", "outreach", "referral")
@@ -127,37 +123,21 @@ def seed_people(db: Database, workers: int) -> dict[str, Any]:
                  "version": version.id, "department": bodies[0].id, "npo": bodies[1].id, "shakyo": bodies[2].id,
                  "visit": visit.id}
         password_hash = supervisor.password_hash
-    with db.engine.begin() as conn:  # caseworkers in bulk: one password hash for all
-        ids = _insert(conn, UserRecord.__table__, [
-            {"municipality_id": world["town"], "username": f"bench-worker-{n}", "display_name": f"相談 員{n}",
-             "organisation_id": world["department"], "password_hash": password_hash, "active": True,
-             "failed_logins": 0, "totp_enabled": False, "must_change_password": False, "session_generation": 0,
-             "created_at": NOW} for n in range(workers)])
-        conn.execute(insert(UserRoleRecord.__table__), [{"user_id": w, "role": "caseworker"} for w in ids])
-        teams = _insert(conn, TeamRecord.__table__, [
-            {"municipality_id": world["town"], "name": f"第{t + 1}班", "active": True, "created_at": NOW}
-            for t in range(-(-workers // TEAM_SIZE))])
-        conn.execute(insert(TeamMemberRecord.__table__),
-                     [{"team_id": teams[n // TEAM_SIZE], "user_id": w, "supervises": False}
-                      for n, w in enumerate(ids)] +
-                     [{"team_id": teams[0], "user_id": world["supervisor"], "supervises": True}])
+    with db.engine.begin() as conn:  # caseworkers in bulk, in teams of five: one password hash for all
+        ids = insert_caseworkers(conn, municipality_id=world["town"], organisation_id=world["department"],
+                                 count=workers, password_hash=password_hash, username=lambda n: f"bench-worker-{n}",
+                                 now=NOW, supervisor_id=world["supervisor"])
     world["workers"] = ids
     return world
 
 
-def _insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> list[int]:
-    if not rows:
-        return []
-    return list(conn.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars())
+def _insert(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> list[int]:
+    return insert_rows(conn, table, rows)
 
 
 def _person(i: int, count: int, rng: random.Random) -> dict[str, Any]:
-    surname, given = SURNAMES[rng.randrange(len(SURNAMES))], GIVEN[rng.randrange(len(GIVEN))]
-    kana = f"{KANA.get(surname, 'かな')} {KANA.get(given, 'なまえ')}"
-    if i in (0, 1, 2, count - 2, count - 1):  # three old closed cases and two open ones of one person
-        surname, given, kana = RETURNING
-    return {"name": f"{surname} {given}", "kana": kana, "birth_year": 1930 + i % 70, "name_key": search_key(surname + given),
-            "kana_key": search_key(kana)}
+    returning = i in (0, 1, 2, count - 2, count - 1)  # three old closed cases and two open ones of one person
+    return person_row(rng, 0, NOW, 1930 + i % 70, *NAMES, name=RETURNING if returning else None)
 
 
 def seed_cases(db: Database, world: dict[str, Any], count: int, open_count: int) -> None:
@@ -169,7 +149,7 @@ def seed_cases(db: Database, world: dict[str, Any], count: int, open_count: int)
         for first in range(0, count, CHUNK):
             numbers = list(range(first, min(first + CHUNK, count)))
             persons = _insert(conn, PersonRecord.__table__, [
-                {"municipality_id": world["town"], "created_at": NOW, **_person(i, count, rng)} for i in numbers])
+                {**_person(i, count, rng), "municipality_id": world["town"]} for i in numbers])
             facts = [_case_facts(i, closed, span) for i in numbers]
             ids = _insert(conn, CaseRecord.__table__, [
                 {"reference": f"2026-{i:06d}", "municipality_id": world["town"], "process_version_id": world["version"],
@@ -350,7 +330,7 @@ def run_world(args: argparse.Namespace, kind: str, sizes: list[int], pages: list
         try:
             started = time.perf_counter()
             open_count = OPEN_CASES[kind](size)
-            world = seed_people(db, max(TEAM_SIZE, round(open_count / CASELOAD / TEAM_SIZE) * TEAM_SIZE))
+            world = seed_people(db, caseworkers_for(open_count))
             seed_cases(db, world, size, open_count)
             with db.engine.begin() as conn:
                 for index in args.index:

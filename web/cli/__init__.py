@@ -15,6 +15,7 @@ from . import (  # noqa: F401  (register commands)
     process_edits,
     processes,
     reports,
+    seed,
     settings,
     teams,
     users,

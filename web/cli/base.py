@@ -65,6 +65,7 @@ WORDING = {
     "prefecture_code_unknown": "都道府県コード（先頭2桁）は01から47です",
     "check_digit_wrong": "検査数字（6桁目）が一致しません。コードを確かめてください",
     "municipality_exists": "この団体コードは登録済みです",
+    "seed_refused": "本物のケースがある自治体には見本のケースを追加しません（見本専用の自治体を使ってください）",
     "unknown_municipality": "その団体コードの自治体は登録されていません",
     "unreadable": "ファイルを読めません（UTF-8のJSONが必要です）",
     "unknown_member_body": "構成機関等のkeyに見つかりません",
