@@ -198,8 +198,10 @@ class ProcessVersionRecord(Base):
     version_number: Mapped[int] = mapped_column(default=1)  # 1, 2, ... per process and scope
     name: Mapped[str] = mapped_column(String(300))
     content_hash: Mapped[str] = mapped_column(String(64))
-    files: Mapped[dict[str, str]] = mapped_column(JSON)  # file name -> text, exactly as deployed
-    spec: Mapped[str] = mapped_column(Text)  # SpiffWorkflow's serialization of the parsed specs
+    # The two large columns (the standard process's are about 140 KB each) load only when read: a list of
+    # tasks or cases joins their versions for the names and must not decode every file and spec per row.
+    files: Mapped[dict[str, str]] = mapped_column(JSON, deferred=True)  # file name -> text, exactly as deployed
+    spec: Mapped[str] = mapped_column(Text, deferred=True)  # SpiffWorkflow's serialization of the parsed specs
     deployed_at: Mapped[datetime]
     # The live version of a scope is the one activated last (deploying an older version again re-activates it).
     activated_at: Mapped[datetime] = mapped_column(

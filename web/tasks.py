@@ -12,6 +12,7 @@ from tsunagu.engine.commands import cases, drafts, handover, queries
 from tsunagu.engine.errors import FormInvalid
 from tsunagu.engine.models import CaseRecord, CaseStatus, TaskRecord, TaskStatus
 from tsunagu.engine.runtime.instructions import instructions_of, render_instructions
+from tsunagu.engine.runtime.stored_versions import files_of, spec_of
 from tsunagu.engine.runtime.workflow import SignalNotOffered, human_task_details
 
 from .context import clock, login_required, settings, signed_out
@@ -23,7 +24,7 @@ bp = Blueprint("tasks", __name__)
 
 
 def _form_documents(task: TaskRecord) -> tuple[dict, dict]:
-    files = task.case.process_version.files
+    files = files_of(task.case.process_version)
     schema = json.loads(files[task.form_file]) if task.form_file else {"type": "object", "properties": {}}
     ui_schema = json.loads(files[task.ui_file]) if task.ui_file and task.ui_file in files else {}
     return schema, ui_schema
@@ -40,12 +41,12 @@ def _sources(task: TaskRecord, ui_schema: dict) -> dict[str, list[tuple]]:
 def _guidance(task: TaskRecord) -> tuple[Markup, list[str]]:
     """The task's instructions (Markdown, rendered safely) and the signals a person may raise on it."""
     version = task.case.process_version
-    text = instructions_of(version.spec, task.element_id)
+    text = instructions_of(spec_of(version), task.element_id)
     data: dict = {}
     signals: list[str] = []
     # Only a task that can still show a value or raise a signal needs the case's saved state read.
-    if task.status == TaskStatus.OPEN and (text is not None or "SignalEventDefinition" in version.spec):
-        details = human_task_details(version.spec, task.case.workflow_state, task.spiff_task_id)
+    if task.status == TaskStatus.OPEN and (text is not None or "SignalEventDefinition" in spec_of(version)):
+        details = human_task_details(spec_of(version), task.case.workflow_state, task.spiff_task_id)
         data, signals = details.data, details.signals
     # render_instructions escapes every value and allows no raw HTML, so its output is safe to insert.
     return Markup(render_instructions(text, data)), signals  # noqa: S704

@@ -35,6 +35,7 @@ from ..ops.tables import IncidentRecord
 from ..runtime.forms import today_in_japan, validate_form, with_defaults
 from ..runtime.kinds import CONTACT_KINDS, RECORD_PROPERTY, task_kind
 from ..runtime.roles_map import RoleMap
+from ..runtime.stored_versions import files_of, spec_of
 from ..runtime.timers import engine_time, next_timer_at
 from ..runtime.workflow import (
     StepFailed,
@@ -85,7 +86,7 @@ def start_case(session: Session, clock: Clock, actor: UserRecord, version: Proce
                 raise not_deployed(version.process_id)  # another municipality's version: as if it did not exist
             if concern is not None:
                 concern = _valid_concern(version, concern)
-            workflow = new_workflow(version.spec)
+            workflow = new_workflow(spec_of(version))
             failure = run_step(clock, workflow, lambda: start_workflow(workflow))
         now = clock()
         case = CaseRecord(municipality_id=actor.municipality_id, process_version_id=version.id,
@@ -116,10 +117,10 @@ def complete_task(session: Session, clock: Clock, actor: UserRecord, task_id: in
             case = task.case
             version = case.process_version
             # A task without a form (a manual task, a user task with only instructions): its page posts nothing.
-            schema = json.loads(version.files[task.form_file]) if task.form_file else NO_FORM
+            schema = json.loads(files_of(version)[task.form_file]) if task.form_file else NO_FORM
             data = with_defaults(schema, data)
             validate_form(schema, data, element=task.element_id, now=clock())
-            workflow = load_state(version.spec, case.workflow_state)
+            workflow = load_state(spec_of(version), case.workflow_state)
             props = _task_properties(workflow, task)
             step_data = _workflow_data(data, props)
             if props.get(RECORD_PROPERTY):  # its rows wait, with reserved ids, until the step has run
@@ -162,7 +163,7 @@ def raise_task_signal(session: Session, clock: Clock, actor: UserRecord, task_id
         with session.no_autoflush:  # load and run: nothing is written (or locked) while the scripts run
             task = _workable_task(session, clock, actor, task_id)
             case = task.case
-            workflow = load_state(case.process_version.spec, case.workflow_state)
+            workflow = load_state(spec_of(case.process_version), case.workflow_state)
             _task_properties(workflow, task)  # Conflict if the task no longer waits
             failure = run_step(clock, workflow, lambda: raise_signal(workflow, task.spiff_task_id, signal))
             _lock_case(session, case)
@@ -228,7 +229,7 @@ def retry_case(session: Session, clock: Clock, actor: UserRecord, case_id: int) 
         permissions.require_operator(actor, case)
         if case.status != CaseStatus.ERROR:
             raise InvalidState("the case is not in the error state", element=case.reference)
-        workflow = load_state(case.process_version.spec, case.workflow_state)
+        workflow = load_state(spec_of(case.process_version), case.workflow_state)
         failure = run_step(clock, workflow, lambda: retry_failed_tasks(workflow))
         audit.record(session, clock, actor, "case.retried", case_id=case.id, element=case.error_element)
         resolve_incidents(session, clock, actor, case.id)
@@ -238,9 +239,9 @@ def retry_case(session: Session, clock: Clock, actor: UserRecord, case_id: int) 
 
 
 def _valid_concern(version: ProcessVersionRecord, data: dict[str, Any]) -> dict[str, Any]:
-    if CONCERN_FORM not in version.files:
+    if CONCERN_FORM not in files_of(version):
         raise InvalidState("this process takes no referrals (it has no concern form)", element=CONCERN_FORM)
-    schema = json.loads(version.files[CONCERN_FORM])
+    schema = json.loads(files_of(version)[CONCERN_FORM])
     data = with_defaults(schema, data)
     validate_form(schema, data, element="concern")
     return data
@@ -255,7 +256,7 @@ def load_case_for_update(session: Session, clock: Clock, actor: UserRecord, case
     require(actor, case, clock())
     if case.status in (CaseStatus.ERROR, CaseStatus.COMPLETED, CaseStatus.SUSPENDED):
         raise InvalidState(f"the case is {case.status.value}", element=case.reference)
-    return case, load_state(case.process_version.spec, case.workflow_state)
+    return case, load_state(spec_of(case.process_version), case.workflow_state)
 
 
 def advance(session: Session, clock: Clock, actor: UserRecord | None, case: CaseRecord, workflow: BpmnWorkflow,
@@ -351,7 +352,7 @@ def _deliver_to_other_cases(session: Session, clock: Clock, actor: UserRecord | 
     for event in outbox:
         name = str(event.event_definition.name)
         for other in _cases_that_may_wait(session, sender, name):
-            other_workflow = load_state(other.process_version.spec, other.workflow_state)
+            other_workflow = load_state(spec_of(other.process_version), other.workflow_state)
             if not waits_for_message(other_workflow, event):
                 continue
             _lock_case(session, other)

@@ -24,6 +24,7 @@ from ..clock import Clock
 from ..db import transaction
 from ..errors import Conflict, Forbidden, NotFound, TsunaguError
 from ..models import ParkedInputRecord, TaskDraftRecord, TaskRecord, TaskStatus, UserRecord, unstorable
+from ..runtime.stored_versions import files_of
 
 # The largest draft kept, as UTF-8 JSON: far above any form a person types, far below what would let
 # autosave fill the database.
@@ -107,7 +108,7 @@ def workable_open_task(session: Session, clock: Clock, actor: UserRecord, task_i
 
 
 def _form_fields(task: TaskRecord) -> set[str]:
-    files = task.case.process_version.files
+    files = files_of(task.case.process_version)
     if not task.form_file or task.form_file not in files:
         return set()
     properties = json.loads(files[task.form_file]).get("properties", {})

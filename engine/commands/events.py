@@ -24,6 +24,7 @@ from ..db import reserve_id, transaction
 from ..errors import FieldError, FormInvalid, InvalidState, NotFound
 from ..models import MAX_ID, CaseRecord, CaseStatus, ProcessVersionRecord, UserRecord
 from ..runtime.forms import today_in_japan
+from ..runtime.stored_versions import spec_of
 from ..runtime.workflow import deliver_message, fire_timers, load_state
 from .cases import advance, load_case_for_update, record_step, run_step, start_case
 from .versions import live_version
@@ -191,7 +192,7 @@ def deliver_case_timers(session: Session, clock: Clock, case_id: int) -> CaseRec
             raise NotFound("no such case", element=str(case_id))
         if case.status in (CaseStatus.ERROR, CaseStatus.COMPLETED, CaseStatus.SUSPENDED):
             return case
-        workflow = load_state(case.process_version.spec, case.workflow_state)
+        workflow = load_state(spec_of(case.process_version), case.workflow_state)
         advance(session, clock, None, case, workflow, lambda: fire_timers(workflow))
     return case
 

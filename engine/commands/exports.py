@@ -16,6 +16,7 @@ from ..db import transaction
 from ..errors import Forbidden, NotFound
 from ..models import CaseRecord, FormSubmissionRecord, UserRecord
 from ..runtime.forms import mask_special_care
+from ..runtime.stored_versions import files_of
 from .queries import rows
 
 # An export takes the whole file out of the system: case staff only (and their supervisors). Neither the
@@ -43,7 +44,7 @@ def export_case(session: Session, clock: Clock, user: UserRecord, case_id: int, 
         if found.full:
             raise Forbidden("your role may not export special-care information", element=case.reference)
         permissions.require_case_file(user, case, clock())
-    files = case.process_version.files
+    files = files_of(case.process_version)
     submissions = []
     for submission in rows(session, FormSubmissionRecord, FormSubmissionRecord.case_id == case.id,
                             FormSubmissionRecord.submitted_at):

@@ -33,6 +33,7 @@ from ..errors import NotFound
 from ..models import AuditRecord, Base, CaseRecord, FormSubmissionRecord, TaskRecord, TaskStatus, UserRecord
 from ..roles import Role
 from ..runtime.forms import mask_special_care
+from ..runtime.stored_versions import files_of
 
 INBOX_LIMIT = 200
 
@@ -144,7 +145,7 @@ def view_case(session: Session, clock: Clock, user: UserRecord, case_id: int, pa
 def _visible(case: CaseRecord, submission: FormSubmissionRecord, special_care: bool) -> dict[str, Any]:
     if special_care:
         return dict(submission.data)
-    schema = json.loads(case.process_version.files.get(submission.form_id, "{}"))
+    schema = json.loads(files_of(case.process_version).get(submission.form_id, "{}"))
     return mask_special_care(schema, submission.data)
 
 

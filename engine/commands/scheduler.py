@@ -26,6 +26,7 @@ from ..models import CaseRecord, CaseStatus, UserRecord
 from ..ops.mail import MailSettings, dispatch_pending
 from ..ops.notifications import notice_due_tasks
 from ..ops.tables import IncidentRecord, SchedulerLeaseRecord
+from ..runtime.stored_versions import spec_of
 from ..runtime.timers import next_timer_at
 from ..runtime.workflow import StepFailed, fire_timers, load_state
 from .cases import advance, status_of
@@ -108,7 +109,7 @@ def fire_next_due(session: Session, clock: Clock, policy: TimerPolicy, passed: s
             claimed = case.id
             passed.add(case.id)
             due = case.next_timer_at  # set: the case was claimed because it is past
-            workflow = load_state(case.process_version.spec, case.workflow_state)
+            workflow = load_state(spec_of(case.process_version), case.workflow_state)
             try:
                 advance(session, clock, None, case, workflow, lambda: fire_timers(workflow), raise_failure=True)
             except StepFailed as failure:
@@ -198,7 +199,7 @@ def retry_incident(session: Session, clock: Clock, actor: UserRecord, incident_i
             raise Conflict("the incident is already resolved", element=str(incident_id))
         require_admin(actor, incident.case)
         case = incident.case
-        workflow = load_state(case.process_version.spec, case.workflow_state)
+        workflow = load_state(spec_of(case.process_version), case.workflow_state)
         case.status, case.next_timer_at = status_of(workflow), next_timer_at(workflow)
         case.timer_attempts = 0
         case.error_element = case.error_message = case.error_line = None

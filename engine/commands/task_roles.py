@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 from ..models import CaseRecord, MunicipalityRecord, ProcessVersionRecord
 from ..roles import ROLE_CODES
 from ..runtime.roles_map import RoleMap, read_role_map, task_role
+from ..runtime.stored_versions import files_of
 from ..runtime.workflow import UserTaskView
 
 
@@ -32,5 +33,5 @@ def role_map_of(version: ProcessVersionRecord) -> RoleMap:
     if found is None:
         if len(_ROLE_MAPS) > 256:
             _ROLE_MAPS.clear()
-        found = _ROLE_MAPS[version.content_hash] = read_role_map(version.files)
+        found = _ROLE_MAPS[version.content_hash] = read_role_map(files_of(version))
     return found
