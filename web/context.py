@@ -6,7 +6,7 @@ from functools import wraps
 from flask import current_app, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
 
-from tsunagu.engine.access.sessions import current_session, keep_session, start_session
+from tsunagu.engine.access.sessions import current_session, keep_session, signed_in, start_session
 from tsunagu.engine.commands import drafts
 from tsunagu.engine.errors import TsunaguError
 from tsunagu.engine.models import UserRecord
@@ -48,7 +48,11 @@ def expire_idle_session():
     now = clock()().timestamp()
     seen = session.get("seen")
     user_id = session.get("user_id") or session.get("pending_user_id")
-    user = db.session.get(UserRecord, user_id) if isinstance(user_id, int) else None
+    found = signed_in(db.session, user_id, session.get("sid")) if isinstance(user_id, int) else None
+    # Kept for `load_user` and the pledge gate: the user, their server-side session and their pledge were
+    # read together (and the identity map holds rows weakly, so the user would otherwise be read again).
+    g.signed_in = found
+    user = found.user if found is not None else None
     if isinstance(seen, (int, float)) and now - seen <= idle_limit_minutes(user) * 60:
         session["seen"] = now
         return None
@@ -112,7 +116,10 @@ def load_user() -> None:
     session generation) is refused here, even from a copied cookie.
     """
     user_id = session.get("user_id")
-    user = db.session.get(UserRecord, user_id) if isinstance(user_id, int) else None
+    found = g.pop("signed_in", None)
+    if not (found is not None and found.user.id == user_id):
+        found = signed_in(db.session, user_id, session.get("sid")) if isinstance(user_id, int) else None
+    user = found.user if found is not None else None
     if user_id is not None and user is None:
         reset_session()
     elif user is not None and (not user.active or session.get("gen") != user.session_generation):
@@ -122,13 +129,14 @@ def load_user() -> None:
         user = None
     elif user is not None:
         live = current_session(db.session, clock(), session.get("sid"), idle_minutes=idle_limit_minutes(user),
-                               max_hours=settings().session_max_hours)
+                               max_hours=settings().session_max_hours, found=found.row if found else None)
         if live is None or live.user_id != user.id:
             reset_session()
             park_form(user.id)
             flash(_("Your session has ended. Please sign in again."), "info")
             user = None
     g.user = user
+    g.pledge_accepted_at_load = found.pledge_accepted if user is not None and found is not None else None
 
 
 def sign_in(user: UserRecord) -> None:

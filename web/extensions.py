@@ -7,6 +7,8 @@ from tsunagu.engine.casefile import governance, tables  # noqa: F401  (registers
 from tsunagu.engine.models import Base
 from tsunagu.engine.ops import tables as ops_tables  # noqa: F401  (registers its tables)
 
-db = SQLAlchemy(metadata=Base.metadata)  # engine models stay plain SQLAlchemy
+# Engine models stay plain SQLAlchemy. Rows are not expired on commit, as in the engine's own sessions
+# (engine/db.py): a page rendered after a command reads what the command wrote without reading it again.
+db = SQLAlchemy(metadata=Base.metadata, session_options={"expire_on_commit": False})
 babel = Babel()
 csrf = CSRFProtect()

@@ -43,7 +43,8 @@ def require_pledge():
     user = g.get("user")
     if user is None:
         return None
-    g.pledge_accepted = has_accepted_pledge(db.session, user)
+    known = g.get("pledge_accepted_at_load")  # read with the user in `load_user`
+    g.pledge_accepted = known if known is not None else has_accepted_pledge(db.session, user)
     if g.pledge_accepted or request.endpoint in PLEDGE_OPEN:
         return None
     target = request.full_path if request.method == "GET" else None

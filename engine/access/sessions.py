@@ -1,14 +1,18 @@
 """Signed-in sessions kept on the server, so that signing out ends every copy of the cookie."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypeGuard
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, and_, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from .. import audit
+from ..casefile.governance import pledge_accepted
 from ..clock import Clock
 from ..db import transaction
 from ..models import SignInSessionRecord, UserRecord
@@ -33,13 +37,50 @@ def start_session(session: Session, clock: Clock, user: UserRecord) -> str:
     return token
 
 
+def _usable(token: object) -> TypeGuard[str]:
+    return isinstance(token, str) and bool(token) and len(token) <= 100
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """What every request needs to know about the person its cookie names, read in one statement (and one
+    for their roles): the user, the server-side session the cookie's token names if it is theirs, and whether
+    they accepted their municipality's latest secrecy pledge."""
+
+    user: UserRecord
+    row: SignInSessionRecord | None
+    pledge_accepted: bool
+
+
+def signed_in(session: Session, user_id: int, token: object) -> SignedIn | None:
+    """The user `user_id` with the session `token` names (None when it is not theirs); None with no such user."""
+    hashed = _hash(token) if _usable(token) else None
+    found = session.execute(_signed_in_statement(), {"user_id": user_id, "token_hash": hashed}).first()
+    return SignedIn(found[0], found[1], bool(found[2])) if found is not None else None
+
+
+@functools.cache
+def _signed_in_statement() -> Select[UserRecord, SignInSessionRecord, bool]:
+    # Built once: making this statement anew on every request cost more than running it.
+    return (select(UserRecord, SignInSessionRecord, pledge_accepted(UserRecord.id, UserRecord.municipality_id))
+            .outerjoin(SignInSessionRecord, and_(SignInSessionRecord.token_hash == bindparam("token_hash"),
+                                                 SignInSessionRecord.user_id == UserRecord.id))
+            .where(UserRecord.id == bindparam("user_id")))
+
+
+_UNREAD = object()
+
+
 def current_session(session: Session, clock: Clock, token: object, *, idle_minutes: int,
-                    max_hours: int) -> SignInSessionRecord | None:
+                    max_hours: int, found: SignInSessionRecord | None | object = _UNREAD) -> SignInSessionRecord | None:
     """The live session the token names, its last-seen time refreshed; None (and the row ended) when it
-    was signed out, ended by an account change, idle too long or past its absolute lifetime."""
-    if not isinstance(token, str) or not token or len(token) > 100:
+    was signed out, ended by an account change, idle too long or past its absolute lifetime. `found` is the
+    row already read for this token by `signed_in` (None: there is none), saving a statement."""
+    if not _usable(token):
         return None
-    row = session.scalar(select(SignInSessionRecord).where(SignInSessionRecord.token_hash == _hash(token)))
+    if found is _UNREAD:
+        found = session.scalar(select(SignInSessionRecord).where(SignInSessionRecord.token_hash == _hash(token)))
+    row = found if isinstance(found, SignInSessionRecord) else None
     if row is None or row.ended_at is not None:
         return None
     now = clock()

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Date, ForeignKey, String, Text, UniqueConstraint, select
+from sqlalchemy import ColumnElement, Date, ForeignKey, String, Text, UniqueConstraint, exists, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from .. import audit
@@ -95,10 +96,16 @@ def publish_pledge(session: Session, clock: Clock, municipality_id: int, text: s
 
 def has_accepted_pledge(session: Session, user: UserRecord) -> bool:
     """True when the user accepted the current pledge of their municipality; False while none is published."""
-    pledge = current_pledge(session, user.municipality_id)
-    if pledge is None:
-        return False
-    return session.get(PledgeAcceptanceRecord, (user.id, pledge.id)) is not None
+    return bool(session.scalar(select(pledge_accepted(user.id, user.municipality_id))))
+
+
+def pledge_accepted(user_id: Any, municipality_id: Any) -> ColumnElement[bool]:
+    """Whether the user accepted the latest version of their municipality's pledge, as an SQL expression
+    (of values or of columns: the request's sign-in lookup reads it with the user, in the same statement)."""
+    latest = (select(PledgeTextRecord.id).where(PledgeTextRecord.municipality_id == municipality_id)
+              .order_by(PledgeTextRecord.version.desc()).limit(1)
+              .correlate_except(PledgeTextRecord).scalar_subquery())  # the outer query's user, two levels up
+    return exists().where(PledgeAcceptanceRecord.user_id == user_id, PledgeAcceptanceRecord.pledge_id == latest)
 
 
 def accept_pledge(session: Session, clock: Clock, user: UserRecord, pledge_id: int) -> PledgeAcceptanceRecord:
