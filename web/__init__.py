@@ -27,6 +27,7 @@ from . import (
     errors,
     form_editor,
     inbox,
+    labels,
     ledger,
     modeller,
     notices,
@@ -105,6 +106,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.jinja_env.globals["current_language"] = _select_locale
     # Every designer page that validates a package lists its problems in Japanese sentences.
     app.jinja_env.globals["problem_text"] = designer.problem_text
+    app.jinja_env.globals["label"] = labels.label
     return app
 
 
