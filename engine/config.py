@@ -57,6 +57,8 @@ class Settings:
         default=f"sqlite:///{PROJECT_ROOT / 'instance' / 'tsunagu.db'}",
         metadata={"env": "TSUNAGU_DATABASE_URL"},
     )
+    # A read replica the reports read from (empty: the database itself); their audit rows go to the database.
+    reports_database_url: str = field(default="", metadata={"env": "TSUNAGU_REPORTS_DATABASE_URL"})
     secret_key: str = field(default="", metadata={"env": "TSUNAGU_SECRET_KEY"})
     time_zone: str = field(default=DEFAULT_ZONE, metadata={"env": "TSUNAGU_TIME_ZONE", "parse": _parse_zone})
     default_locale: str = field(default="ja", metadata={"env": "TSUNAGU_DEFAULT_LOCALE"})

@@ -8,14 +8,16 @@ from a gettext function: Flask-Babel's for a page, the compiled catalogue's for 
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from flask import Blueprint, Response, g, render_template, request
+from flask import Blueprint, Response, current_app, g, render_template, request
 from flask_babel import gettext
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font
+from sqlalchemy.orm import Session
 
 from tsunagu.engine.commands.report_measures import InstrumentMeasure
 from tsunagu.engine.commands.reports import (
@@ -29,9 +31,10 @@ from tsunagu.engine.commands.reports import (
     readable_towns,
     report,
 )
+from tsunagu.engine.db import make_engine, make_session_factory
 
 from . import report_charts
-from .context import clock, login_required
+from .context import clock, login_required, settings
 from .extensions import db
 
 bp = Blueprint("reports", __name__)
@@ -289,11 +292,28 @@ def _town_code(args) -> str | None:
     return code if code.isascii() and code.isalnum() and len(code) <= 16 else None
 
 
+@contextmanager
+def replica_session() -> Iterator[Session | None]:
+    """A session on the reports' read replica (TSUNAGU_REPORTS_DATABASE_URL), or None without one; its engine
+    is made once per app."""
+    url = settings().reports_database_url
+    if not url:
+        yield None
+        return
+    factory = current_app.extensions.get("tsunagu.reports_sessions")
+    if factory is None:
+        factory = current_app.extensions["tsunagu.reports_sessions"] = make_session_factory(
+            make_engine(url, settings().sqlite_busy_ms))
+    with factory() as reading:
+        yield reading
+
+
 @bp.route("/reports")
 @login_required
 def index():
     period, odd = chosen_period(request.args)
-    found = report(db.session, clock(), g.user, period, _town_code(request.args))
+    with replica_session() as reading:
+        found = report(db.session, clock(), g.user, period, _town_code(request.args), reading=reading)
     labels = report_labels(gettext)
     today = current_period(clock()).fiscal_year
     years = sorted({*range(max(FIRST_FISCAL_YEAR, today - YEARS_SHOWN + 1), today + 1), period.fiscal_year},
@@ -312,7 +332,9 @@ def index():
 def export_xlsx():
     period, _odd = chosen_period(request.args)
     publish = request.args.get("publish") == "1"
-    found = report(db.session, clock(), g.user, period, _town_code(request.args), export="xlsx", publish=publish)
+    with replica_session() as reading:
+        found = report(db.session, clock(), g.user, period, _town_code(request.args), export="xlsx",
+                       publish=publish, reading=reading)
     body = workbook(found, report_labels(gettext), publish)
     name = f"report-{found.town.code}-{period.fiscal_year}" + (f"-{period.month:02d}" if period.month else "")
     return Response(body, mimetype=XLSX,

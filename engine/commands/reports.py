@@ -308,13 +308,16 @@ def build_report(session: Session, town: Town, period: Period, now: datetime) ->
 
 
 def report(session: Session, clock: Clock, user: UserRecord, period: Period, municipality_code: str | None = None,
-           *, export: str | None = None, publish: bool = False, operator: str | None = None) -> Report:
+           *, export: str | None = None, publish: bool = False, operator: str | None = None,
+           reading: Session | None = None) -> Report:
     """The report of a municipality the user may read, audited once as `report.viewed` or, for a file
-    (`export` names its format), `report.exported`; `operator` is the command line's account."""
+    (`export` names its format), `report.exported`; `operator` is the command line's account. The tables
+    are read through `reading` when given (a read replica), the access check and the audit row through
+    `session` (the database itself)."""
     now = clock()
     town = chosen_town(session, user, now, municipality_code)
     with transaction(session):
-        found = build_report(session, town, period, now)
+        found = build_report(reading or session, town, period, now)
         origin: dict[str, Any] = {"via": "cli", "operator": operator} if operator is not None else {"via": "web"}
         if export is None:
             audit.record(session, clock, user, "report.viewed", municipality=town.id, period=period.described(),

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import unicodedata
+from contextlib import nullcontext
 from pathlib import Path
 
 import click
@@ -9,6 +10,8 @@ from babel.support import Translations
 
 from tsunagu.engine.admin.staff_directory import user_by_username
 from tsunagu.engine.commands.reports import Period, current_period, report
+from tsunagu.engine.config import Settings
+from tsunagu.engine.db import make_engine, make_session_factory
 
 from ..reports import Cell, Section, period_title, report_labels, sections, workbook
 from .base import command_session, main, operator
@@ -60,10 +63,13 @@ def report_command(year: int | None, month: int | None, code: str | None, userna
                    publish: bool, lang: str) -> None:
     """Print a municipality's report for a fiscal year or one month (audited in USERNAME's name)."""
     labels = report_labels(Translations.load(str(TRANSLATIONS), [lang]).gettext)
-    with command_session() as (session, clock):
+    replica = Settings.from_env().reports_database_url
+    with command_session() as (session, clock), \
+            (make_session_factory(make_engine(replica))() if replica else nullcontext()) as reading:
         period = Period(year if year is not None else current_period(clock).fiscal_year, month)
         found = report(session, clock, user_by_username(session, username), period, code,
-                       export="xlsx" if out is not None else None, publish=publish, operator=operator())
+                       export="xlsx" if out is not None else None, publish=publish, operator=operator(),
+                       reading=reading)
         click.echo(f"{found.town.name}（{found.town.code}） {period_title(found.period, labels)}")
         for section in sections(found, labels):
             click.echo("")
