@@ -12,6 +12,8 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
+from tsunagu.engine.roles import ROLE_CODES
+
 from .messages import role_name
 
 SETS: dict[str, Callable[[], dict[str, str]]] = {
@@ -37,8 +39,7 @@ SETS: dict[str, Callable[[], dict[str, str]]] = {
     "consent_decision": lambda: {"given": _("Given"), "refused": _("Refused")},
     "consent_method": lambda: {"written": _("In writing"), "oral": _("Orally")},
     "respondent": lambda: {"self": _("The person"), "proxy": _("Supporter's account")},
-    "role": lambda: {code: role_name(code) for code in (
-        "caseworker", "supervisor", "coordinator", "council_member", "partner", "designer", "admin", "referrer")},
+    "role": lambda: {code: role_name(code) for code in ROLE_CODES},
 }
 
 

@@ -24,6 +24,7 @@ from tsunagu.engine.commands.ledger import (
 
 from .context import clock, login_required
 from .extensions import db
+from .labels import label_set
 
 bp = Blueprint("ledger", __name__)
 
@@ -50,11 +51,9 @@ def _chosen() -> tuple[LedgerFilters, LedgerSort, int]:
 
 
 def _labels() -> dict[str, dict[str, str]]:
-    return {"risk": {"normal": _("Normal"), "high": _("High"), "urgent": _("Urgent")},
-            "basis": {"consent": _("Person's consent"), "council_art16": _("Council (Act Arts. 16 and 18)")},
-            "action": {"proposed": _("Requested"), "accepted": _("Accepted"), "declined": _("Declined"),
-                       "in_contact": _("First contact made"), "delivered": _("Delivered"),
-                       "not_delivered": _("Not delivered")},
+    risks = label_set("risk")
+    return {"risk": {code: risks[code] for code in RISKS},  # the ledger's risks only (never "refer out")
+            "basis": label_set("agenda_basis"), "action": label_set("action_status"),
             "source": {ContactSource.CONTACT.value: _("since the last contact"),
                        ContactSource.OPENED.value: _("since the case was opened (no contact yet)")}}
 
