@@ -19,7 +19,8 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, defaultload, mapped_column, relationship
+from sqlalchemy.orm.strategy_options import _AbstractLoad
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -297,7 +298,8 @@ class CaseRecord(Base):
     # The earliest pending BPMN timer: the scheduler's due index, so it never loads idle workflows.
     next_timer_at: Mapped[datetime | None] = mapped_column(index=True)
     timer_attempts: Mapped[int] = mapped_column(default=0)  # failed firings since the last success
-    workflow_state: Mapped[str] = mapped_column(Text)
+    # Deferred: loaded (undefer) only by the commands that run the case; lists and pages never read a workflow.
+    workflow_state: Mapped[str] = mapped_column(Text, deferred=True)
     lock_version: Mapped[int] = mapped_column(Integer, nullable=False)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime]
@@ -382,6 +384,11 @@ class TaskRecord(Base):
     subject = relationship("SupportActionRecord", viewonly=True,
                            primaryjoin="foreign(TaskRecord.subject_id) == SupportActionRecord.id")
     completed_by: Mapped[UserRecord | None] = relationship(foreign_keys=[completed_by_id])
+
+
+def with_case_state() -> _AbstractLoad:
+    """Load a task's case with its workflow state (deferred elsewhere): for commands that run the case."""
+    return defaultload(TaskRecord.case).undefer(CaseRecord.workflow_state)
 
 
 class TaskDraftRecord(Base):

@@ -21,7 +21,7 @@ def index():
     return render_template(
         "inbox.html",
         mine=queries.my_tasks(db.session, g.user),
-        available=queries.available_tasks(db.session, g.user, clock()),
+        available=queries.available_tasks(db.session, g.user, clock()()),
         recent=queries.recent_cases(db.session, g.user, today_in_japan(clock()())),
     )
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import TypeGuard
 
 from sqlalchemy import Select, and_, bindparam, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from .. import audit
 from ..casefile.governance import pledge_accepted
@@ -43,8 +43,8 @@ def _usable(token: object) -> TypeGuard[str]:
 
 @dataclass(frozen=True)
 class SignedIn:
-    """What every request needs to know about the person its cookie names, read in one statement (and one
-    for their roles): the user, the server-side session the cookie's token names if it is theirs, and whether
+    """What every request needs to know about the person its cookie names, read in one statement: the user
+    with their roles, the server-side session the cookie's token names if it is theirs, and whether
     they accepted their municipality's latest secrecy pledge."""
 
     user: UserRecord
@@ -55,7 +55,7 @@ class SignedIn:
 def signed_in(session: Session, user_id: int, token: object) -> SignedIn | None:
     """The user `user_id` with the session `token` names (None when it is not theirs); None with no such user."""
     hashed = _hash(token) if _usable(token) else None
-    found = session.execute(_signed_in_statement(), {"user_id": user_id, "token_hash": hashed}).first()
+    found = session.execute(_signed_in_statement(), {"user_id": user_id, "token_hash": hashed}).unique().first()
     return SignedIn(found[0], found[1], bool(found[2])) if found is not None else None
 
 
@@ -63,6 +63,7 @@ def signed_in(session: Session, user_id: int, token: object) -> SignedIn | None:
 def _signed_in_statement() -> Select[UserRecord, SignInSessionRecord, bool]:
     # Built once: making this statement anew on every request cost more than running it.
     return (select(UserRecord, SignInSessionRecord, pledge_accepted(UserRecord.id, UserRecord.municipality_id))
+            .options(joinedload(UserRecord.roles))  # with the user's roles: one statement, not two
             .outerjoin(SignInSessionRecord, and_(SignInSessionRecord.token_hash == bindparam("token_hash"),
                                                  SignInSessionRecord.user_id == UserRecord.id))
             .where(UserRecord.id == bindparam("user_id")))

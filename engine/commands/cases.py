@@ -5,13 +5,13 @@ import json
 from collections.abc import Callable
 from datetime import datetime
 from functools import partial
-from typing import Any, cast
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from sqlalchemy import CursorResult, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session, lazyload, undefer
 from sqlalchemy.orm.attributes import flag_modified
 
 from .. import audit
@@ -29,6 +29,7 @@ from ..models import (
     TaskRecord,
     TaskStatus,
     UserRecord,
+    with_case_state,
 )
 from ..ops.notifications import announce_assignment, announce_new_task
 from ..ops.tables import IncidentRecord
@@ -95,7 +96,7 @@ def start_case(session: Session, clock: Clock, actor: UserRecord, version: Proce
                           created_by_id=actor.id, created_at=now, updated_at=now)
         session.add(case)
         session.flush()
-        join_staff(session, case.id, actor, now)
+        join_staff(session, case.id, actor, now, new_case=True)
         case.reference = f"{now.astimezone(ZoneInfo(DEFAULT_ZONE)).year}-{case.id:06d}"
         if concern is not None:
             session.add(FormSubmissionRecord(case_id=case.id, task_id=None, form_id=CONCERN_FORM,
@@ -223,7 +224,7 @@ def unclaim_task(session: Session, clock: Clock, actor: UserRecord, task_id: int
 def retry_case(session: Session, clock: Clock, actor: UserRecord, case_id: int) -> CaseRecord:
     """Run a case's failed step again after its cause was fixed."""
     with transaction(session):
-        case = session.get(CaseRecord, case_id)
+        case = session.get(CaseRecord, case_id, options=[undefer(CaseRecord.workflow_state)])
         if case is None:
             raise NotFound("no such case", element=str(case_id))
         permissions.require_operator(actor, case)
@@ -250,7 +251,7 @@ def _valid_concern(version: ProcessVersionRecord, data: dict[str, Any]) -> dict[
 def load_case_for_update(session: Session, clock: Clock, actor: UserRecord, case_id: int,
                          require: Requirement) -> tuple[CaseRecord, BpmnWorkflow]:
     """A running case and its restored workflow, after `require(actor, case, now)` allowed the command."""
-    case = session.get(CaseRecord, case_id)
+    case = session.get(CaseRecord, case_id, options=[undefer(CaseRecord.workflow_state)])
     if case is None:
         raise NotFound("no such case", element=str(case_id))
     require(actor, case, clock())
@@ -311,11 +312,13 @@ def record_step(session: Session, clock: Clock, actor: UserRecord | None, case: 
             case.completed_at = clock()
             # A path that closes without the closure form (e.g. referral out) names its reason in data.
             case.closure_reason = case.closure_reason or workflow.data.get("closure_reason")
-            close_open_actions(session, clock, case.id)
             audit.record(session, clock, actor, "case.completed", case_id=case.id)
     case.workflow_state = dump_state(workflow)
     case.next_timer_at = None if case.status == CaseStatus.ERROR else next_timer_at(workflow)
     _touch(case, clock)
+    # The reads come after every change to the case, so that its row is written (and its version moved) once.
+    if case.status == CaseStatus.COMPLETED:
+        close_open_actions(session, clock, case.id)
     _sync_tasks(session, clock, case, workflow)
     if failure is None:
         _deliver_to_other_cases(session, clock, actor, case, outbox, hops)
@@ -385,8 +388,9 @@ def _sync_tasks(session: Session, clock: Clock, case: CaseRecord, workflow: Bpmn
     """Make the open task rows of a case match the workflow's ready user tasks."""
     now = clock()
     ready = {view.spiff_id: view for view in ready_user_tasks(workflow)}
-    open_rows = session.scalars(
-        select(TaskRecord).where(TaskRecord.case_id == case.id, TaskRecord.status == TaskStatus.OPEN)
+    open_rows = session.scalars(  # of the case at hand: it is not joined in again
+        select(TaskRecord).options(lazyload(TaskRecord.case))
+        .where(TaskRecord.case_id == case.id, TaskRecord.status == TaskStatus.OPEN)
     ).all()
     for row in open_rows:
         if row.spiff_task_id not in ready:  # withdrawn by the process, e.g. an interrupting event
@@ -409,14 +413,14 @@ def _sync_tasks(session: Session, clock: Clock, case: CaseRecord, workflow: Bpmn
             due_at=parse_duration(props["dueIn"], now) if props.get("dueIn") else None,
             follow_up_at=parse_duration(props["followUpIn"], now) if props.get("followUpIn") else None,
         )
-        session.add(row)
-        session.flush()
+        session.add(row)  # written with the command's other rows (an announcement's reads write it first)
         announce_new_task(session, clock, row, props)
 
 
 def _open_task(session: Session, task_id: int, actor: UserRecord | None = None,
                now: datetime | None = None) -> TaskRecord:
-    task = session.get(TaskRecord, task_id)
+    # Its case comes with its workflow state: a command on an open task runs the case.
+    task = session.get(TaskRecord, task_id, options=[with_case_state()])
     if task is None:
         raise NotFound("no such task", element=str(task_id))
     if actor is not None:  # a finished task is not even named to someone who may not read its case
@@ -442,13 +446,17 @@ def _workflow_data(data: dict[str, Any], props: dict[str, Any]) -> dict[str, Any
     return {k: v for k, v in data.items() if k in names}
 
 
+# A Core statement built once: the ORM's bulk update costs more than the statement itself.
+_LOCK_CASE = (update(CaseRecord)
+              .where(CaseRecord.id == bindparam("case_id"), CaseRecord.lock_version == bindparam("seen"))
+              .values(lock_version=CaseRecord.lock_version))
+
+
 def _lock_case(session: Session, case: CaseRecord) -> None:
     """Take the case row before writing anything: of two racers the second fails here with Conflict,
     before the prepared rows' flush could trip a unique key. The version is not bumped here;
     the command's final write bumps it once."""
-    taken = cast(CursorResult[Any], session.execute(
-        update(CaseRecord).where(CaseRecord.id == case.id, CaseRecord.lock_version == case.lock_version)
-        .values(lock_version=CaseRecord.lock_version).execution_options(synchronize_session=False))).rowcount
+    taken = session.connection().execute(_LOCK_CASE, {"case_id": case.id, "seen": case.lock_version}).rowcount
     if taken != 1:
         raise Conflict("the case was changed by someone else; reload and try again", element=case.reference)
 
@@ -463,9 +471,10 @@ def resolve_incidents(session: Session, clock: Clock, actor: UserRecord, case_id
 STAFF_ROLES = {"caseworker", "supervisor"}
 
 
-def join_staff(session: Session, case_id: int, user: UserRecord, now: datetime) -> None:
-    """Caseworkers and supervisors who work a case gain the staff basis to read its file."""
-    if user.role_codes & STAFF_ROLES and session.get(CaseStaffRecord, (case_id, user.id)) is None:
+def join_staff(session: Session, case_id: int, user: UserRecord, now: datetime, *, new_case: bool = False) -> None:
+    """Caseworkers and supervisors who work a case gain the staff basis to read its file (a case just
+    opened, `new_case`, has no staff yet to look for)."""
+    if user.role_codes & STAFF_ROLES and (new_case or session.get(CaseStaffRecord, (case_id, user.id)) is None):
         session.add(CaseStaffRecord(case_id=case_id, user_id=user.id, since=now))
 
 

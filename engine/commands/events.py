@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, undefer
 
 from .. import audit
 from ..access import permissions
@@ -187,7 +187,7 @@ def request_review(session: Session, clock: Clock, actor: UserRecord, case_id: i
 def deliver_case_timers(session: Session, clock: Clock, case_id: int) -> CaseRecord:
     """Fire the case's timers that are due on `clock` (the scheduler's command)."""
     with transaction(session):
-        case = session.get(CaseRecord, case_id)
+        case = session.get(CaseRecord, case_id, options=[undefer(CaseRecord.workflow_state)])
         if case is None:
             raise NotFound("no such case", element=str(case_id))
         if case.status in (CaseStatus.ERROR, CaseStatus.COMPLETED, CaseStatus.SUSPENDED):

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy import ColumnElement, Select, func, select, update
-from sqlalchemy.orm import Session, lazyload, load_only
+from sqlalchemy.orm import Session, lazyload, load_only, undefer
 
 from .. import audit
 from ..access.permissions import require_designer
@@ -274,7 +274,8 @@ def _move_one(session: Session, clock: Clock, actor: UserRecord | None, specs: _
     try:
         with transaction(session):
             with session.no_autoflush:
-                case = session.get_one(CaseRecord, case_id, populate_existing=True)
+                case = session.get_one(CaseRecord, case_id, populate_existing=True,
+                                       options=[undefer(CaseRecord.workflow_state)])
                 state = _recheck(specs, case, target)
                 if state is None:
                     changed = case.updated_at is not None and case.updated_at > batch.started_at
@@ -378,7 +379,7 @@ def move_back(session: Session, clock: Clock, actor: UserRecord | None, case_id:
     """Put a migrated case back on its previous version and state, if it has not advanced since the move."""
     with transaction(session):
         with session.no_autoflush:
-            case = session.get(CaseRecord, case_id)
+            case = session.get(CaseRecord, case_id, options=[undefer(CaseRecord.workflow_state)])
             if case is None or (actor is not None and case.municipality_id != actor.municipality_id):
                 raise NotFound("no such case", element=str(case_id))
             require_designer(actor, case.municipality_id)

@@ -15,7 +15,7 @@ from typing import Any, cast
 
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker, undefer
 
 from .. import audit
 from ..access.permissions import require_admin
@@ -87,7 +87,7 @@ def release_lease(session: Session, holder: str) -> None:
 
 
 def _claim_next(session: Session, now: datetime, passed: set[int]) -> CaseRecord | None:
-    query = (select(CaseRecord)
+    query = (select(CaseRecord).options(undefer(CaseRecord.workflow_state))
              .where(CaseRecord.next_timer_at < now, CaseRecord.status.in_(ACTIVE))
              .order_by(CaseRecord.next_timer_at, CaseRecord.id).limit(1))
     if passed:

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextvars import ContextVar
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -40,8 +42,13 @@ def today_in_japan(now: datetime) -> date:
     return now.astimezone(JAPAN).date()
 
 
-def _date_rule(today: date | None, after: bool) -> Any:
+# The day the date keywords compare with, for the validation under way (None: not checked).
+_TODAY: ContextVar[date | None] = ContextVar("tsunagu_form_today", default=None)
+
+
+def _date_rule(after: bool) -> Any:
     def check(validator: Any, value: Any, instance: Any, schema: dict[str, Any]) -> Iterator[jsonschema.ValidationError]:
+        today = _TODAY.get()
         if today is None or value != "today" or not isinstance(instance, str):
             return
         try:
@@ -56,18 +63,28 @@ def _date_rule(today: date | None, after: bool) -> Any:
     return check
 
 
+@lru_cache(maxsize=8)
+def _validator_class(base_cls: Any) -> Any:
+    """The schema's draft validator with Tsunagu's date keywords; built once per draft (building one
+    compiles a class, a third of a millisecond)."""
+    rules = {NOT_AFTER_KEY: _date_rule(True), NOT_BEFORE_KEY: _date_rule(False)}
+    return jsonschema.validators.extend(base_cls, rules)  # type: ignore[no-untyped-call]
+
+
 def validate_form(schema: dict[str, Any], data: dict[str, Any], *, element: str | None = None,
                   now: datetime | None = None) -> None:
     """Raise `FormInvalid` with one `FieldError` per failing field; nothing moves on bad input. With `now`,
     the date keywords `x-not-after`/`x-not-before` are checked against that day in Japan."""
     base_cls = jsonschema.validators.validator_for(schema)
-    today = today_in_japan(now) if now is not None else None
-    rules = {NOT_AFTER_KEY: _date_rule(today, True), NOT_BEFORE_KEY: _date_rule(today, False)}
-    validator_cls = jsonschema.validators.extend(base_cls, rules)  # type: ignore[no-untyped-call]
-    validator = validator_cls(schema, format_checker=base_cls.FORMAT_CHECKER)
+    validator = _validator_class(base_cls)(schema, format_checker=base_cls.FORMAT_CHECKER)
+    token = _TODAY.set(today_in_japan(now) if now is not None else None)
+    try:
+        found = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    finally:
+        _TODAY.reset(token)
     errors: list[FieldError] = []
     seen: set[tuple[str, str]] = set()
-    for error in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path)):
+    for error in found:
         field_error = _field_error(error)
         if (field_error.field, field_error.code) not in seen:
             seen.add((field_error.field, field_error.code))

@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import undefer
 
 from tsunagu.engine.models import AuditRecord, CaseRecord, FormSubmissionRecord, TaskRecord
 
 
 def reload_case(session_factory, case_id: int) -> CaseRecord:
+    """The case as stored, with its workflow state (deferred in the model), readable after the session."""
     with session_factory() as session:
-        return session.get(CaseRecord, case_id)
+        return session.get(CaseRecord, case_id, options=[undefer(CaseRecord.workflow_state)])
 
 
 def task_rows(session_factory, case_id: int) -> list[TaskRecord]:

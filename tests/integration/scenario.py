@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.orm import undefer
 
 from tsunagu.engine.access import permissions
 from tsunagu.engine.casefile.tables import (
@@ -235,8 +236,8 @@ class Story:
     # Reads ----------------------------------------------------------------------------------
 
     def case(self, case: CaseRecord | int) -> CaseRecord:
-        with self.session_factory() as session:
-            return session.get(CaseRecord, _id(case))
+        with self.session_factory() as session:  # with its workflow state, readable after the session
+            return session.get(CaseRecord, _id(case), options=[undefer(CaseRecord.workflow_state)])
 
     def tasks(self, case: CaseRecord | int, status: TaskStatus | None = None) -> list[TaskRecord]:
         query = select(TaskRecord).where(TaskRecord.case_id == _id(case)).order_by(TaskRecord.id)
