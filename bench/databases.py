@@ -32,7 +32,7 @@ class Database:
         self.queries = 0
         event.listen(self.engine, "before_cursor_execute", self._count)
 
-    def _count(self, *_args) -> None:
+    def _count(self, *_args: object) -> None:
         self.queries += 1
 
     def drop(self) -> None:

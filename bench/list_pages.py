@@ -1,5 +1,5 @@
-"""What the three list pages cost with 1,000 and with 100,000 cases: the supervisor's dashboard
-(/supervision), the case list (/cases) and the progress ledger (/ledger).
+"""What the list pages cost with 1,000 and with 100,000 cases: a caseworker's inbox (/) and its task
+counts, the supervisor's dashboard (/supervision), the case list (/cases) and the progress ledger (/ledger).
 
 Each page is read `--runs` times per size after 2 warm-ups, each read in a fresh session as a request
 would; this prints the p50 and p95 and the ratio largest / smallest size. The target is that a page does
@@ -23,7 +23,10 @@ supervised team worked every case: the worst case for its lists). Of the open ca
 (meeting, agenda item, decision with risk and next review, two support actions, an open review task a
 third of which are overdue) and 1 in 10 waits to be tabled (an open tabling task); some have an open
 partner response or an unassigned contact attempt. A third of the closed cases were tabled once. Every
-case has its person (name and kana search keys) and one caseworker.
+case has its person (name and kana search keys) and one caseworker. Every case has the history the engine
+leaves: a form submission and a `task.completed` audit row per completed task, and audit rows for its
+start, one read and (closed cases) its closure; the script prints these history rows per size (over a
+million at 100,000 cases).
 
 People, their names and kana keys, the caseworkers and their teams and the bulk inserts come from the
 shared seeder, engine/admin/seed.py, which `tsunagu seed` uses too; `tsunagu seed` copies real template
@@ -45,6 +48,7 @@ from typing import Any
 
 from databases import Database  # bench/databases.py, beside this script
 from sqlalchemy import Connection, event, func, insert, select, text, update
+from sqlalchemy.orm import Session
 
 from tsunagu.engine.access.users import create_user
 from tsunagu.engine.admin.seed import GIVEN, SURNAMES, caseworkers_for, insert_caseworkers, insert_rows, person_row
@@ -62,17 +66,21 @@ from tsunagu.engine.casefile.tables import (
     SupportActionRecord,
 )
 from tsunagu.engine.clock import FixedClock
+from tsunagu.engine.commands import queries
 from tsunagu.engine.commands.case_list import CaseFilters, search_cases
 from tsunagu.engine.commands.ledger import LedgerFilters, LedgerSort, ledger
 from tsunagu.engine.commands.supervision import dashboard, task_list
 from tsunagu.engine.models import (
+    AuditRecord,
     CaseRecord,
     CaseStatus,
+    FormSubmissionRecord,
     MunicipalityRecord,
     TaskRecord,
     TaskStatus,
     UserRecord,
 )
+from tsunagu.engine.runtime.forms import today_in_japan
 from tsunagu.processes.deployment import deploy
 from tsunagu.processes.loader import load_definition
 
@@ -120,7 +128,7 @@ def seed_people(db: Database, workers: int) -> dict[str, Any]:
         version = deploy(session, clock, load_definition(STANDARD)).version
         session.commit()
         world = {"town": town.id, "council": council.id, "coordinator": coordinator.id, "supervisor": supervisor.id,
-                 "version": version.id, "department": bodies[0].id, "npo": bodies[1].id, "shakyo": bodies[2].id,
+                 "version": version.id, "content_hash": version.content_hash, "department": bodies[0].id, "npo": bodies[1].id, "shakyo": bodies[2].id,
                  "visit": visit.id}
         password_hash = supervisor.password_hash
     with db.engine.begin() as conn:  # caseworkers in bulk, in teams of five: one password hash for all
@@ -166,8 +174,9 @@ def seed_cases(db: Database, world: dict[str, Any], count: int, open_count: int)
                 for i, case, f in zip(numbers, ids, facts, strict=True)])
             tabled = [(i, case, f) for i, case, f in zip(numbers, ids, facts, strict=True) if f["tabled_on"]]
             _seed_council(conn, world, tabled)
-            conn.execute(insert(TaskRecord.__table__), [
-                task for i, case, f in zip(numbers, ids, facts, strict=True) for task in _tasks(world, i, case, f)])
+            tasks = [task for i, case, f in zip(numbers, ids, facts, strict=True) for task in _tasks(world, i, case, f)]
+            _seed_history(conn, world, list(zip(numbers, ids, facts, strict=True)), tasks,
+                          _insert(conn, TaskRecord.__table__, tasks))
         conn.execute(text("ANALYZE"))  # without statistics PostgreSQL plans the update below as nested scans
         # The case keeps its latest decision (council.record_decision), with that decision's risk and review.
         cases, every, one = CaseRecord.__table__, CouncilDecisionRecord.__table__.alias(), CouncilDecisionRecord.__table__.alias()
@@ -249,7 +258,71 @@ def _tasks(world: dict[str, Any], i: int, case: int, f: dict[str, Any]) -> list[
     return found
 
 
+# What a completed task's form held, by element (the integration tests' answers, abridged).
+FORM_DATA: dict[str, dict[str, Any]] = {
+    "intake": {"consultation_date": "2026-11-27", "channel": "phone", "household": "alone",
+               "concern": "一人暮らしで話し相手がいない", "wishes": "近所で気軽に話せる場がほしい",
+               "special_care": [], "immediate_danger": False, "existing_scheme": "none"},
+    "contact_attempt": {"attempted_on": "2026-12-01", "contact_method": "visit", "contact_result": "reached",
+                        "attempt_next_step": "continue"},
+    "review_assessment": {"assessed_on": "2026-11-27", "respondent": "self", "loneliness_direct": 3, "ucla_1": 2,
+                          "ucla_2": 2, "ucla_3": 2, "contact_frequency": "monthly", "participation": "no",
+                          "support_received": "yes", "helps_others": "no"},
+    "closure": {"closure_reason": "goal_reached", "closed_on": "2027-03-01", "closure_note": "居場所に定着した"},
+}
+
+
+def _seed_history(conn: Connection, world: dict[str, Any], cases: list[tuple[int, int, dict[str, Any]]],
+                  tasks: list[dict[str, Any]], task_ids: list[int]) -> None:
+    """What the engine leaves besides the task rows: a form submission and a `task.completed` audit row per
+    completed task, and per case the audit rows of its start, one read and, once closed, its completion."""
+    done = [(task, new) for task, new in zip(tasks, task_ids, strict=True) if task["completed_at"] is not None]
+    conn.execute(insert(FormSubmissionRecord.__table__), [
+        {"case_id": task["case_id"], "task_id": new, "form_id": f"{task['element_id']}-schema.json",
+         "form_version": world["content_hash"], "data": FORM_DATA[task["element_id"]],
+         "submitted_by_id": task["completed_by_id"], "submitted_at": task["completed_at"]} for task, new in done])
+
+    def audit(at: datetime, actor: int, action: str, case: int, task: int | None, **detail: Any) -> dict[str, Any]:
+        return {"at": at, "actor_id": actor, "municipality_id": world["town"], "action": action, "case_id": case,
+                "task_id": task, "detail": detail}
+
+    rows = [audit(task["completed_at"], task["completed_by_id"], "task.completed", task["case_id"], new,
+                  element=task["element_id"], name=task["name"]) for task, new in done]
+    for i, case, f in cases:
+        worker = world["workers"][i % len(world["workers"])]
+        rows.append(audit(f["created"], worker, "case.started", case, None, episode=1, referral=False,
+                          process="kodoku_koritsu_case", version=world["content_hash"][:12]))
+        rows.append(audit(f["updated"], worker, "case.viewed", case, None, part="summary", basis="staff", on=None))
+        if f["completed"]:
+            rows.append(audit(f["completed"], worker, "case.completed", case, None, reason="goal_reached"))
+    conn.execute(insert(AuditRecord.__table__), rows)
+
+
+def history_rows(db: Database) -> dict[str, int]:
+    """The history rows in the database: tasks, form submissions and audit rows."""
+    with db.engine.connect() as conn:
+        return {name: conn.execute(select(func.count()).select_from(record.__table__)).scalar_one()
+                for name, record in (("tasks", TaskRecord), ("form submissions", FormSubmissionRecord),
+                                     ("audit rows", AuditRecord))}
+
+
+def _inbox(session: Session, clock: FixedClock, user: UserRecord) -> int:
+    """What web/inbox.py `index` reads (its three lists), the rows shown."""
+    mine = queries.my_tasks(session, user)
+    available = queries.available_tasks(session, user, clock())
+    recent = queries.recent_cases(session, user, today_in_japan(clock()))
+    return len(mine) + len(available) + len(recent)
+
+
+def _task_count(session: Session, clock: FixedClock, user: UserRecord) -> int:
+    """The task counts the inbox shows beside its headings ("My tasks", "Tasks for my roles"): the lengths
+    of its two task lists, which the UI shows nowhere else (the bell counts notices, not tasks)."""
+    return len(queries.my_tasks(session, user)) + len(queries.available_tasks(session, user, clock()))
+
+
 PAGES: dict[str, Callable[..., Any]] = {
+    "inbox": lambda s, c, w: _inbox(s, c, s.get(UserRecord, w["workers"][0])),
+    "task count": lambda s, c, w: _task_count(s, c, s.get(UserRecord, w["workers"][0])),
     "dashboard": lambda s, c, w: dashboard(s, c, s.get(UserRecord, w["supervisor"])).counts["overdue"],
     "overdue list": lambda s, c, w: len(task_list(s, c, s.get(UserRecord, w["supervisor"]), "overdue")),
     "cases": lambda s, c, w: search_cases(s, c, s.get(UserRecord, w["supervisor"]), CaseFilters()).total,
@@ -337,8 +410,11 @@ def run_world(args: argparse.Namespace, kind: str, sizes: list[int], pages: list
                     name, table, columns = index.split(":")
                     conn.execute(text(f"CREATE INDEX {name} ON {table} ({columns})"))
                 conn.execute(text("ANALYZE"))
+            history = history_rows(db)
             print(f"  ... {kind}: {size:,} cases ({open_count:,} open, {len(world['workers'])} caseworkers) seeded in"
                   f" {time.perf_counter() - started:.0f}s", flush=True)
+            print(f"  history rows at {size:,} cases: {sum(history.values()):,} ("
+                  + ", ".join(f"{name} {count:,}" for name, count in history.items()) + ")", flush=True)
             for page in pages:
                 results[(page, size)] = time_page(db, world, PAGES[page], args.runs)
                 if args.profile and size == sizes[-1] and page in args.profile.split(","):

@@ -5,9 +5,13 @@ time), each with quick but meaningful settings, reads the figures each writes wi
 pages' from their printed table), and prints one table: part, figure, value, ratio, target and whether
 the target holds. The same table goes to `--output` as Markdown with the machine it ran on.
 
-    .venv/bin/python bench/run_all.py                        # SQLite, 8 to 11 minutes on 2 cores
+    .venv/bin/python bench/run_all.py                        # SQLite
+    .venv/bin/python bench/run_all.py --postgres-url postgresql+psycopg://postgres@127.0.0.1:5432/test
     .venv/bin/python bench/run_all.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
     .venv/bin/python bench/run_all.py --quick --output /tmp/results.md    # a smoke run, about a minute
+
+Every part runs on SQLite (or on `--database-url`); with `--postgres-url` parts 1 and 2 (engine overhead
+and the core case over HTTP) run on that PostgreSQL server as well, their rows labelled by database.
 
 The parts: 1. engine overhead (and the script sandbox's cost per call), 2. the core case over HTTP,
 3. lists at scale, 4. the scheduler, 5. storage, 6. a web worker's memory.
@@ -58,12 +62,13 @@ SETTINGS: dict[str, tuple[list[str], list[str]]] = {
                   ["--cases", "4", "--clients", "2", "--seconds", "2", "--workers", "1"]),
     "list_pages": (["--worlds", "history", "--sizes", "1000,100000", "--runs", "20"],
                    ["--worlds", "history", "--sizes", "1000,1500", "--runs", "2"]),
-    "scheduler_idle": (["--sizes", "1000,100000", "--runs", "9", "--due", "300", "--due-runs", "2"],
+    "scheduler_idle": (["--sizes", "1000,100000", "--runs", "9", "--due", "1000", "--due-runs", "2"],
                        ["--sizes", "200,600", "--runs", "3", "--due", "20", "--due-runs", "1", "--no-open-tasks"]),
     "storage": (["--sizes", "20,100"], ["--sizes", "2,4"]),
     "worker_memory": (["--first", "1000", "--requests", "10000"], ["--first", "100", "--requests", "200"]),
 }
 DATABASE_PARTS = {"engine_overhead", "http_case", "list_pages", "scheduler_idle", "storage", "worker_memory"}
+POSTGRES_PARTS = {"engine_overhead", "http_case"}  # what `--postgres-url` runs again on PostgreSQL
 
 
 @dataclass
@@ -73,11 +78,17 @@ class Outcome:
     output: str
     figures: dict[str, Any] | None
     seconds: float
+    database: str  # SQLite or PostgreSQL
+
+
+def store_name(database_url: str | None) -> str:
+    return "PostgreSQL" if database_url else "SQLite"
 
 
 def run_part(script: str, arguments: list[str], database_url: str | None, folder: Path) -> Outcome:
     """Run one part's script, echoing its output as it comes; read its JSON figures if it wrote them."""
-    json_path = folder / f"{script}.json"
+    database = store_name(database_url if script in DATABASE_PARTS else None)
+    json_path = folder / f"{script}-{database}.json"
     command = [sys.executable, str(BENCH / f"{script}.py"), *arguments]
     if script != "list_pages":  # list_pages.py prints its figures only; they are read from its table
         command += ["--json", str(json_path)]
@@ -99,65 +110,72 @@ def run_part(script: str, arguments: list[str], database_url: str | None, folder
     figures = json.loads(json_path.read_text(encoding="utf-8")) if json_path.exists() else None
     seconds = time.perf_counter() - began
     print(f"  ({script}: {seconds:.0f} s, exit {code})", flush=True)
-    return Outcome(script, code, "".join(lines), figures, seconds)
+    return Outcome(script, code, "".join(lines), figures, seconds, database)
 
 
 # --- each part's rows --------------------------------------------------------------------------------
 
-def engine_rows(engine: Outcome, sandbox: Outcome) -> list[Row]:
+def engine_rows(engine: Outcome | None, sandbox: Outcome | None) -> list[Row]:
+    """Part 1's rows; the engine's labelled by its database (the floor and runtime rows run in memory)."""
     rows = []
-    if (f := engine.figures) is not None:
+    if engine is not None and (f := engine.figures) is not None:
+        on = engine.database
         rows += [
-            Row("1 engine", f"main path ({f['steps']} steps), Tsunagu commands, per case",
+            Row("1 engine", f"{on}: main path ({f['steps']} steps), Tsunagu commands, per case",
                 f"{f['case_ms']:.1f} ms", f"{f['ratio']:.1f}x floor", "", ""),
-            Row("1 engine", "floor: bare SpiffWorkflow, serialized per step, per case", f"{f['floor_ms']:.1f} ms"),
-            Row("1 engine", "per step, Tsunagu / floor", f"{f['per_step_ms']:.2f} / {f['floor_per_step_ms']:.2f} ms",
-                f"{f['ratio']:.1f}x"),
-            Row("1 engine", "floor with Tsunagu's sandboxed scripts, per case", f"{f['floor_sandboxed_ms']:.1f} ms",
-                f"{f['ratio_sandboxed']:.1f}x"),
-            Row("1 engine", "Tsunagu's runtime layer, no database (state without specs, sandbox), per case",
+            Row("1 engine", f"{on}: floor: bare SpiffWorkflow, serialized per step, per case", f"{f['floor_ms']:.1f} ms"),
+            Row("1 engine", f"{on}: per step, Tsunagu / floor",
+                f"{f['per_step_ms']:.2f} / {f['floor_per_step_ms']:.2f} ms", f"{f['ratio']:.1f}x"),
+            Row("1 engine", f"{on}: floor with Tsunagu's sandboxed scripts, per case",
+                f"{f['floor_sandboxed_ms']:.1f} ms", f"{f['ratio_sandboxed']:.1f}x"),
+            Row("1 engine", f"{on}: Tsunagu's runtime layer, no database (state without specs, sandbox), per case",
                 f"{f['runtime_ms']:.1f} ms", f"{f['ratio_runtime']:.1f}x"),
         ]
-    if (s := sandbox.figures) is not None:
+    if sandbox is not None and (s := sandbox.figures) is not None:
         for name, call in s.items():
             rows.append(Row("1 engine", f"sandbox: one {name} call, pool vs in-process", f"+{call['added_us']:.0f} µs",
                             f"{call['ratio']:.1f}x", "adds about 1 ms or less", _verdict(call["added_us"] <= 1000)))
     return rows
 
 
-def http_rows(outcome: Outcome) -> list[Row]:
-    f = outcome.figures
-    if f is None:
+def http_rows(outcome: Outcome | None) -> list[Row]:
+    """Part 2's rows, labelled by the database the server ran on."""
+    if outcome is None or (f := outcome.figures) is None:
         return []
+    on = outcome.database
     rows = [
-        Row("2 HTTP", f"core case, sequential ({f['server']}), per case (p95)",
+        Row("2 HTTP", f"{on}: core case, sequential ({f['server']}), per case (p95)",
             f"{f['case_ms']:.1f} ms ({f['case_p95_ms']:.1f})", f"{f['ratio']:.1f}x floor", "at most 10x floor",
             _verdict(f["ratio"] <= 10)),
-        Row("2 HTTP", "floor: the two forms on bare SpiffWorkflow, per case", f"{f['floor_ms']:.2f} ms"),
-        Row("2 HTTP", "per request, sequential (p95)", f"{f['request_ms']:.1f} ms ({f['request_p95_ms']:.1f})"),
+        Row("2 HTTP", f"{on}: floor: the two forms on bare SpiffWorkflow, per case", f"{f['floor_ms']:.2f} ms"),
+        Row("2 HTTP", f"{on}: per request, sequential (p95)", f"{f['request_ms']:.1f} ms ({f['request_p95_ms']:.1f})"),
     ]
     if "completions_per_second" in f:
         rows += [
-            Row("2 HTTP", f"{f['clients']} clients: task completions per second",
+            Row("2 HTTP", f"{on}: {f['clients']} clients: task completions per second",
                 f"{f['completions_per_second']:.1f}/s", "", "at least 120/s", _verdict(f["completions_per_second"] >= 120)),
-            Row("2 HTTP", f"{f['clients']} clients: cases per second, per request (p95)",
+            Row("2 HTTP", f"{on}: {f['clients']} clients: cases per second, per request (p95)",
                 f"{f['cases_per_second']:.1f}/s, {f['concurrent_request_ms']:.1f} ms "
                 f"({f['concurrent_request_p95_ms']:.1f})"),
-            Row("2 HTTP", f"{f['clients']} clients: errors", f"{f['errors']:.0f}", "", "0", _verdict(f["errors"] == 0)),
+            Row("2 HTTP", f"{on}: {f['clients']} clients: errors", f"{f['errors']:.0f}", "", "0",
+                _verdict(f["errors"] == 0)),
         ]
     return rows
 
 
 TABLE_ROW = re.compile(r"^(?P<page>\S.*?)\s+(?P<cases>[\d,]+)\s+(?P<open>[\d,]+)\s+(?P<rows>[\d,]+)\s+"
                        r"(?P<stmts>\d+)\s+(?P<p50>[\d.]+)\s+(?P<p95>[\d.]+)$")
+HISTORY_ROW = re.compile(r"^history rows at (?P<cases>[\d,]+) cases: (?P<total>[\d,]+) \((?P<parts>.*)\)$")
 RATIO_ROW = re.compile(r"^(?P<page>\S.*?)\s+p50\((?P<large>[\d,]+)\) / p50\((?P<small>[\d,]+)\) =\s*(?P<ratio>[\d.]+)"
                        r"\s+p95 ratio\s+(?P<p95>[\d.]+)\s+(?P<verdict>.*)$")
 
 
 def list_rows(outcome: Outcome) -> list[Row]:
-    """The history world's pages, read from list_pages.py's printed table."""
+    """The history world's pages and history rows, read from list_pages.py's printed table and seeding lines."""
     section = outcome.output.split("history world", 1)[-1].split("growing world", 1)[0] if "history world" in \
         outcome.output else ""
+    history = [found for line in outcome.output.split("growing:", 1)[0].splitlines()
+               if (found := HISTORY_ROW.match(line.strip()))]
     table: dict[str, list[dict[str, str]]] = {}
     for line in section.splitlines():
         if found := TABLE_ROW.match(line.strip()):
@@ -180,6 +198,15 @@ def list_rows(outcome: Outcome) -> list[Row]:
         grows = [page for page, measured in table.items() if len({m["stmts"] for m in measured}) > 1]
         rows.append(Row("3 lists", "statements per read grow with the cases", ", ".join(grows) or "none", "",
                         "none", _verdict(not grows)))
+    if history:
+        largest = history[-1]
+        total = int(largest["total"].replace(",", ""))
+        judged = largest["cases"] == "100,000"  # the issue's million is asked of the 100,000-case world
+        rows.insert(0, Row("3 lists", f"history rows at {history[0]['cases']} → {largest['cases']} cases "
+                                      f"({largest['parts']} at the largest)",
+                           " → ".join(h["total"] for h in history), "",
+                           "at least 1,000,000 at 100,000 cases" if judged else "",
+                           _verdict(total >= 1_000_000) if judged else ""))
     return rows
 
 
@@ -190,13 +217,19 @@ def scheduler_rows(outcome: Outcome) -> list[Row]:
     rows = []
     for kind, ratio in f["ratios"].items():
         same = [r for r in f["rows"] if r["kind"] == kind]
+        if kind == "due":  # the issue sets no target on busy passes
+            rows.append(Row("4 scheduler", f"pass firing {same[0]['due']:,} due timers at {same[0]['cases']:,} → "
+                                           f"{same[-1]['cases']:,} waiting cases",
+                            f"{same[0]['median_ms']:.0f} → {same[-1]['median_ms']:.0f} ms", f"{ratio:.2f}",
+                            "informative"))
+            continue
         informative = kind != "idle"
         rows.append(Row("4 scheduler", f"{kind} pass at {same[0]['cases']:,} → {same[-1]['cases']:,} waiting cases",
                         f"{same[0]['median_ms']:.1f} → {same[-1]['median_ms']:.1f} ms", f"{ratio:.2f}",
                         "below 2" + (" (informative)" if informative else ""), _verdict(ratio < 2)))
     for r in f["rows"]:
         if r["kind"] == "due":
-            rows.append(Row("4 scheduler", f"pass firing {r['due']:,} due timers",
+            rows.append(Row("4 scheduler", f"pass firing {r['due']:,} due timers among {r['cases']:,} waiting cases",
                             f"{r['median_ms']:.0f} ms", f"{r['median_ms'] / max(1, r['fired']):.1f} ms/firing"))
     return rows
 
@@ -240,6 +273,7 @@ def produced(outcome: Outcome) -> bool:
     return outcome.figures is not None
 
 
+# Each part's scripts, and what makes its rows from their outcomes (None: a script not run on that database).
 PARTS: list[tuple[str, list[str], Callable[..., list[Row]]]] = [
     ("1 engine", ["engine_overhead", "sandbox_call"], engine_rows),
     ("2 HTTP", ["http_case"], http_rows),
@@ -252,7 +286,7 @@ PARTS: list[tuple[str, list[str], Callable[..., list[Row]]]] = [
 
 # --- the machine and the table -----------------------------------------------------------------------
 
-def machine(database_url: str | None) -> dict[str, str]:
+def machine(database_url: str | None, postgres_url: str | None) -> dict[str, str]:
     model = "unknown"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -262,15 +296,17 @@ def machine(database_url: str | None) -> dict[str, str]:
     except OSError:
         pass
     postgres = "not used"
-    if database_url:
+    if database_url or postgres_url:
         from sqlalchemy import create_engine, text
-        engine = create_engine(database_url)
+        engine = create_engine(database_url or postgres_url or "")
         with engine.connect() as conn:
             postgres = str(conn.execute(text("SHOW server_version")).scalar())
         engine.dispose()
+    database = store_name(database_url)
+    if postgres_url and not database_url:
+        database += "; parts 1 and 2 also on PostgreSQL"
     return {"cores": str(os.cpu_count()), "cpu": model, "python": platform.python_version(),
-            "sqlite": sqlite3.sqlite_version, "postgresql": postgres,
-            "database": "PostgreSQL" if database_url else "SQLite"}
+            "sqlite": sqlite3.sqlite_version, "postgresql": postgres, "database": database}
 
 
 HEADERS = ("part", "figure", "value", "ratio", "target", "")
@@ -309,6 +345,8 @@ def markdown(rows: list[Row], about: dict[str, str], started: datetime, seconds:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", help="run the database parts on this PostgreSQL server (default: SQLite)")
+    parser.add_argument("--postgres-url", help="also run parts 1 and 2 (engine overhead, HTTP) on this PostgreSQL "
+                                               "server, every part still running on SQLite (or --database-url)")
     parser.add_argument("--quick", action="store_true", help="a smoke run: tiny sizes, figures not meaningful")
     parser.add_argument("--output", default=str(BENCH / "RESULTS.md"), help="where the Markdown table goes")
     parser.add_argument("--parts", default="", help="only these parts, e.g. 1,5 (default: all)")
@@ -316,29 +354,36 @@ def main(argv: list[str] | None = None) -> int:
     chosen = {p.strip() for p in args.parts.split(",") if p.strip()}
     started, began = datetime.now(timezone.utc), time.perf_counter()
     loads = [f"{os.getloadavg()[0]:.1f}"]
-    about = machine(args.database_url)
+    about = machine(args.database_url, args.postgres_url)
+    again = args.postgres_url if args.postgres_url and args.postgres_url != args.database_url else None
     rows: list[Row] = []
     failed = []
     with tempfile.TemporaryDirectory(prefix="tsunagu-bench-all-") as folder:
         for part, scripts, make_rows in PARTS:
             if chosen and part.split()[0] not in chosen:
                 continue
-            outcomes = [run_part(s, SETTINGS[s][1 if args.quick else 0], args.database_url, Path(folder))
-                        for s in scripts]
+            settings = {s: SETTINGS[s][1 if args.quick else 0] for s in scripts}
+            outcomes = [run_part(s, settings[s], args.database_url, Path(folder)) for s in scripts]
             made = make_rows(*outcomes)
+            if again and POSTGRES_PARTS.intersection(scripts):
+                on_postgres = [run_part(s, settings[s], again, Path(folder)) if s in POSTGRES_PARTS else None
+                               for s in scripts]
+                made += make_rows(*on_postgres)
+                outcomes += [o for o in on_postgres if o is not None]
             for outcome in outcomes:
                 # A script exits 1 when a target is missed; its figures then still count.
                 if outcome.code not in (0, 1) or not produced(outcome):
-                    failed.append(f"{outcome.script} (exit {outcome.code})")
-                    made.append(Row(part, f"{outcome.script}.py gave no figures (exit {outcome.code}, see above)",
-                                    "-", "", "", "missed"))
+                    failed.append(f"{outcome.script} on {outcome.database} (exit {outcome.code})")
+                    made.append(Row(part, f"{outcome.script}.py on {outcome.database} gave no figures "
+                                          f"(exit {outcome.code}, see above)", "-", "", "", "missed"))
             rows += made
     seconds = time.perf_counter() - began
     loads.append(f"{os.getloadavg()[0]:.1f}")
     if not args.quick and not chosen:
         rows.append(Row("all", "the whole run", f"{seconds / 60:.1f} minutes", "", "under 10 minutes on 2 cores",
                         _verdict(seconds < 600)))
-    command = "bench/run_all.py" + (" --quick" if args.quick else "") + (" --database-url …" if args.database_url else "")
+    command = "bench/run_all.py" + (" --quick" if args.quick else "") + (" --database-url …" if args.database_url else "") \
+        + (" --postgres-url …" if args.postgres_url else "")
     print(f"\nbenchmarks ({about['database']}; {about['cores']} cores, {about['cpu']}; {seconds / 60:.1f} minutes)\n")
     print(text_table(rows))
     Path(args.output).write_text(markdown(rows, about, started, seconds, loads, command), encoding="utf-8")
