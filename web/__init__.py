@@ -43,6 +43,7 @@ from .admin import catalogue as admin_catalogue
 from .admin import organisations as admin_organisations
 from .admin import security as admin_security
 from .admin import teams as admin_teams
+from .admin import tokens as admin_tokens
 from .admin import users as admin_users
 from .context import expire_idle_session, head_reads_only, load_user
 from .extensions import babel, csrf, db
@@ -87,8 +88,8 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     for blueprint in (auth.bp, account.bp, pledge.bp, inbox.bp, tasks.bp, cases.bp, case_records.bp, concern.bp,
                       council.bp, notices.bp, admin.bp, admin_users.bp, admin_organisations.bp, admin_catalogue.bp,
-                      admin_security.bp, admin_teams.bp, prints.bp, designer.bp, case_list.bp, supervision.bp,
-                      ledger.bp, reports.bp, process_diff.bp, case_migration.bp, task_settings.bp,
+                      admin_security.bp, admin_teams.bp, admin_tokens.bp, prints.bp, designer.bp, case_list.bp,
+                      supervision.bp, ledger.bp, reports.bp, process_diff.bp, case_migration.bp, task_settings.bp,
                       decision_tables.bp, modeller.bp, form_editor.bp, decision_modeller.bp):
         app.register_blueprint(blueprint)
     # In this order: HEAD is made a plain read, an idle session ends, then the user is loaded, then what

@@ -3,6 +3,7 @@ from flask_babel import Babel
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 
+from tsunagu.engine.access import tokens  # noqa: F401  (registers its table)
 from tsunagu.engine.casefile import governance, tables  # noqa: F401  (registers their tables)
 from tsunagu.engine.models import Base
 from tsunagu.engine.ops import tables as ops_tables  # noqa: F401  (registers its tables)

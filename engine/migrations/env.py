@@ -1,6 +1,7 @@
 """Alembic environment: migrations run against the URL the caller configured."""
 from alembic import context
 
+from tsunagu.engine.access import tokens  # noqa: F401  (registers its table)
 from tsunagu.engine.casefile import governance, tables  # noqa: F401  (registers their tables)
 from tsunagu.engine.db import make_engine
 from tsunagu.engine.models import Base

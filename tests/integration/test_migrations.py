@@ -9,6 +9,7 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import select, text
 
+from tsunagu.engine.access import tokens  # noqa: F401  (registers its table)
 from tsunagu.engine.casefile import governance, tables  # noqa: F401  (registers their tables)
 from tsunagu.engine.db import MIGRATIONS_DIR, make_engine
 from tsunagu.engine.models import Base, ProcessVersionRecord

@@ -18,6 +18,7 @@ from . import (  # noqa: F401  (register commands)
     seed,
     settings,
     teams,
+    tokens,
     users,
 )
 from .base import main
