@@ -100,6 +100,7 @@ class MunicipalityRecord(Base):
 
 class UserRecord(Base):
     __tablename__ = "users"
+    __allow_unmapped__ = True  # for `_role_scope`, a per-request attribute, not a column
 
     id: Mapped[int] = mapped_column(primary_key=True)
     municipality_id: Mapped[int] = mapped_column(ForeignKey("municipalities.id"))
@@ -130,9 +131,18 @@ class UserRecord(Base):
     )
     municipality: Mapped[MunicipalityRecord] = relationship(lazy="joined")
 
+    # For one request made with an API token: the roles the token may use (None: every role held).
+    _role_scope: frozenset[str] | None = None
+
     @property
     def role_codes(self) -> set[str]:
-        return {r.role for r in self.roles}
+        """The roles the user acts with: those held, cut to an API token's scope for a request made with one."""
+        held = {r.role for r in self.roles}
+        return held & self._role_scope if self._role_scope is not None else held
+
+    def limit_roles(self, scope: set[str]) -> None:
+        """Act with at most these roles for the rest of this request (the user object lives no longer)."""
+        self._role_scope = frozenset(scope)
 
 
 class UserRoleRecord(Base):

@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
+from functools import wraps
 from pathlib import Path
+from typing import Any
 
 from flask import Flask, g, request, session
 
@@ -45,6 +48,10 @@ from .admin import security as admin_security
 from .admin import teams as admin_teams
 from .admin import tokens as admin_tokens
 from .admin import users as admin_users
+from .api import openapi as api_openapi  # noqa: F401  (registers its routes on the API blueprint)
+from .api import tasks as api_tasks  # noqa: F401  (idem)
+from .api.base import bp as api_bp
+from .api.errors import api_language, is_api_request
 from .context import expire_idle_session, head_reads_only, load_user
 from .extensions import babel, csrf, db
 from .gates import require_password_change, require_pledge, require_second_factor
@@ -74,6 +81,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         # above this the answer is 413 with a Japanese page.
         MAX_FORM_MEMORY_SIZE=4 * 1024 * 1024,
     )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  (JSON answers keep Japanese readable)
     app.extensions["tsunagu.clock"] = overrides.pop("CLOCK", system_clock)
     app.extensions["tsunagu.settings"] = settings
     app.config.update(overrides)
@@ -90,13 +98,14 @@ def create_app(overrides: dict | None = None) -> Flask:
                       council.bp, notices.bp, admin.bp, admin_users.bp, admin_organisations.bp, admin_catalogue.bp,
                       admin_security.bp, admin_teams.bp, admin_tokens.bp, prints.bp, designer.bp, case_list.bp,
                       supervision.bp, ledger.bp, reports.bp, process_diff.bp, case_migration.bp, task_settings.bp,
-                      decision_tables.bp, modeller.bp, form_editor.bp, decision_modeller.bp):
+                      decision_tables.bp, modeller.bp, form_editor.bp, decision_modeller.bp, api_bp):
         app.register_blueprint(blueprint)
     # In this order: HEAD is made a plain read, an idle session ends, then the user is loaded, then what
     # they must do first: replace a one-time password, enrol a second factor, accept the secrecy pledge.
-    for hook in (head_reads_only, expire_idle_session, load_user, require_password_change, require_second_factor,
-                 require_pledge):
-        app.before_request(hook)
+    # The API signs requests in with tokens, never with the cookie: these hooks are the pages' own.
+    app.before_request(head_reads_only)
+    for hook in (expire_idle_session, load_user, require_password_change, require_second_factor, require_pledge):
+        app.before_request(_pages_only(hook))
     app.after_request(_security_headers)
     app.jinja_env.globals["role_name"] = role_name
     app.jinja_env.filters["localdate"] = lambda m: local(m, settings.time_zone).strftime("%Y-%m-%d")
@@ -111,7 +120,17 @@ def create_app(overrides: dict | None = None) -> Flask:
     return app
 
 
+def _pages_only(hook: Callable[[], Any]) -> Callable[[], Any]:
+    @wraps(hook)
+    def guarded() -> Any:
+        return None if is_api_request() else hook()
+
+    return guarded
+
+
 def _select_locale() -> str:
+    if is_api_request():
+        return api_language()
     chosen = session.get("lang")
     if chosen in auth.LANGUAGES:
         return chosen

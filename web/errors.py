@@ -15,6 +15,7 @@ from werkzeug.routing import IntegerConverter
 from tsunagu.engine.errors import TsunaguError
 from tsunagu.engine.models import MAX_ID, unstorable
 
+from .api.errors import api_error, details_of, is_api_request
 from .extensions import db
 from .messages import HTTP_STATUS, error_message
 
@@ -67,6 +68,8 @@ def domain_error(error: TsunaguError):
     """A refused command: the engine's code mapped to its status and sentence."""
     db.session.rollback()
     status = HTTP_STATUS.get(error.code, 400)
+    if is_api_request():
+        return api_error(status, error.code, error_message(error), details_of(error))
     # "Missing" and "not yours" must read alike, so a not-found page names nothing.
     element = None if error.code == "not_found" else error.element
     return _page(status, error.code, error_message(error), element=element,
@@ -117,6 +120,8 @@ def unexpected_error(error: Exception):
 
 
 def _page(status: int, code: str, message: str, *, element: str | None = None, body: dict | None = None):
+    if is_api_request():
+        return api_error(status, code, message, [{"field": element}] if status == 422 and element else None)
     if request.accept_mimetypes.best == "application/json":
         payload = dict(body or {"code": code, "message": message})
         payload["message"] = message

@@ -234,6 +234,8 @@ def error_message(error: TsunaguError) -> str:
         return _("Your input is too large to keep as a draft. Shorten it, or complete the form now.")
     if code == "unstorable_input":
         return _("The input contains a character that cannot be used (NUL). Remove it and try again.")
+    if code in TOKEN_CODES:
+        return _token_message(code)
     if code in SHARING_CODES and isinstance(error, FormInvalid) and error.errors:
         return field_message(error.errors[0])
     return _("The request could not be completed (%(code)s).", code=code)
@@ -250,7 +252,19 @@ def _is_date(limit) -> bool:
     return True
 
 
+# An API request whose token signs nobody in (engine/access/tokens.py): 401, each with its reason.
+TOKEN_CODES = ("token_unknown", "token_revoked", "token_expired", "user_inactive", "token_roles_withdrawn")
+
+
+def _token_message(code: str) -> str:
+    return {"token_unknown": _("The API token is not valid."),
+            "token_revoked": _("The API token was revoked. Ask an administrator for a new one."),
+            "token_expired": _("The API token has expired. Ask an administrator for a new one."),
+            "user_inactive": _("The API token's staff account is deactivated."),
+            "token_roles_withdrawn": _("The API token's staff member no longer holds any of its roles.")}[code]
+
+
 HTTP_STATUS = {"not_found": 404, "forbidden": 403, "conflict": 409, "invalid_state": 409, "form_invalid": 422,
-               "message_not_expected": 409, "in_use": 409,
+               **{code: 401 for code in TOKEN_CODES}, "message_not_expected": 409, "in_use": 409,
                "cannot_demote_self": 409, "last_admin": 409, "break_glass_read_only": 403,
                "draft_too_large": 413, "unstorable_input": 422, **{code: 422 for code in SHARING_CODES}}

@@ -6,6 +6,7 @@ from __future__ import annotations
 from conftest import reread
 from sqlalchemy import func, select
 
+from tsunagu.engine.access import tokens
 from tsunagu.engine.admin import teams
 from tsunagu.engine.casefile.tables import AgendaItemRecord, ConsentRecord
 from tsunagu.engine.models import AuditRecord, CaseRecord, TaskRecord, TaskStatus
@@ -39,6 +40,9 @@ AUDITED_BY_COMMAND = {
     "council.add_for_review": "agenda.add_for_review -> case.tabled",
     "council.request_tabling": "agenda.request_tabling -> council.tabling_requested",
     "case_migration.move_back": "migration.move_back -> case.migrated_back",
+    "api.claim": "cases.claim_task -> task.claimed",
+    "api.unclaim": "cases.unclaim_task -> task.unclaimed",
+    "api.complete": "cases.complete_task -> task.completed",
 }
 
 
@@ -47,8 +51,19 @@ def _last_audit_id(session) -> int:
     return session.scalar(select(func.coalesce(func.max(AuditRecord.id), 0)))
 
 
-def unaudited_routes(app, client, login, session, case, values: dict, cast: list) -> list[str]:
-    """Problems found: routes naming a case that nobody could open, or that opened without an audit row."""
+def unaudited_routes(app, client, login, session, case, values: dict, cast: list, clock) -> list[str]:
+    """Problems found: routes naming a case that nobody could open, or that opened without an audit row.
+    An API route is opened with an API token of the user (made on `clock`), a page signed in."""
+    secrets: dict[int, str] = {}
+
+    def opened(user, url: str, api: bool) -> int:
+        if not api:
+            login(user)
+            return client.get(url).status_code
+        if user.id not in secrets:
+            secrets[user.id] = tokens.create_token(session, clock, None, user, "audit")[1]
+        return client.get(url, headers={"Authorization": f"Bearer {secrets[user.id]}"}).status_code
+
     problems = []
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         if not rule.arguments & ID_ARGUMENTS:
@@ -66,9 +81,8 @@ def unaudited_routes(app, client, login, session, case, values: dict, cast: list
             continue
         url = app.url_map.bind("localhost").build(rule.endpoint, {name: values[name] for name in rule.arguments})
         for user in cast:
-            login(user)
             since = _last_audit_id(session)
-            if client.get(url).status_code != 200:
+            if opened(user, url, rule.endpoint.startswith("api.")) != 200:
                 continue
             reread(session)
             rows = session.scalars(select(AuditRecord).where(AuditRecord.id > since,
@@ -100,18 +114,18 @@ def test_every_route_naming_a_case_audits_the_read_or_is_an_audited_command(
     teams.set_member(session, clock, None, caseworker.municipality_id, team.id, caseworker.id)
     teams.set_member(session, clock, None, caseworker.municipality_id, team.id, supervisor.id, supervises=True)
     cast = [caseworker, coordinator, body_partners["npo_ibasho"], admin, supervisor]
-    assert unaudited_routes(app, client, login, session, case, values, cast) == []
+    assert unaudited_routes(app, client, login, session, case, values, cast, clock) == []
     known = {rule.endpoint for rule in app.url_map.iter_rules()}
     assert set(AUDITED_BY_COMMAND) <= known, "the allowlist names a route that no longer exists"
 
 
-def test_a_new_page_showing_a_case_without_auditing_is_caught(app, client, login, session, caseworker,
+def test_a_new_page_showing_a_case_without_auditing_is_caught(app, client, login, session, clock, caseworker,
                                                              standard_case):
     @app.route("/cases/<int:case_id>/summary-for-print")
     def leaky(case_id: int):
         return db.session.get(CaseRecord, case_id).title  # reads case data, audits nothing
 
     case, values = _situation(session, standard_case)
-    problems = unaudited_routes(app, client, login, session, case, values, [caseworker])
+    problems = unaudited_routes(app, client, login, session, case, values, [caseworker], clock)
     assert f"leaky: caseworker opened /cases/{case.id}/summary-for-print and no audit row names the case" in problems
     assert f"cases.show: caseworker opened /cases/{case.id} and no audit row names the case" not in problems
