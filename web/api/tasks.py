@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from apispec import APISpec
 from flask import g, request
 from werkzeug.wrappers import Response
 
@@ -18,6 +19,7 @@ from ..context import clock
 from ..extensions import db
 from .base import bp, json_body, parsed, respond
 from .schemas import CaseRefSchema, CompleteSchema, CountSchema, TaskFormSchema, TaskQuerySchema, TaskSchema
+from .spec import json_content, operation, path_id
 
 QUERY, TASKS, TASK_FORM = TaskQuerySchema(), TaskSchema(many=True), TaskFormSchema()
 COUNT, COMPLETE, CASE_REF, TASK = CountSchema(), CompleteSchema(), CaseRefSchema(), TaskSchema()
@@ -83,3 +85,30 @@ def complete(task_id: int) -> Response:
     case = cases.complete_task(db.session, clock(), g.user, task_id, body["data"])
     return respond(CASE_REF, {"id": case.id, "reference": case.reference, "status": case.status.value,
                               "open_tasks": queries.open_tasks_of_case(db.session, case.id)})
+
+
+def describe(spec: APISpec) -> None:
+    """The task routes in the OpenAPI document."""
+    for name, schema in (("Task", TaskSchema), ("TaskWithForm", TaskFormSchema), ("Count", CountSchema),
+                         ("Complete", CompleteSchema), ("CaseAfterStep", CaseRefSchema)):
+        spec.components.schema(name, schema=schema)
+    query, task_id = [{"in": "query", "schema": TaskQuerySchema}], path_id("task_id")
+    spec.path(path="/tasks", operations={"get": operation(
+        "Open tasks the user may work, filtered, sorted and paged",
+        json_content({"type": "array", "items": "Task"}, "the tasks of this page"), refusals=("401", "422"),
+        parameters=query)})
+    spec.path(path="/tasks/count", operations={"get": operation(
+        "How many tasks GET /tasks lists with the same filters", json_content("Count", "the number"),
+        refusals=("401", "422"), parameters=query)})
+    spec.path(path="/tasks/{task_id}", operations={"get": operation(
+        "One task with its form's JSON Schema (the read is audited)", json_content("TaskWithForm", "the task"),
+        parameters=[task_id])})
+    for action, summary in (("claim", "Take the task so that nobody else works it"),
+                            ("unclaim", "Give a claimed task back to its role")):
+        spec.path(path=f"/tasks/{{task_id}}/{action}", operations={"post": operation(
+            summary, json_content("Task", "the task"), refusals=("401", "403", "404", "409"),
+            parameters=[task_id])})
+    spec.path(path="/tasks/{task_id}/complete", operations={"post": operation(
+        "Complete the task with its form's answers", json_content("CaseAfterStep", "the case and its open tasks"),
+        refusals=("401", "403", "404", "409", "422"), parameters=[task_id],
+        requestBody={"required": False, "content": {"application/json": {"schema": "Complete"}}})})
