@@ -321,3 +321,13 @@ def reread(session) -> None:
     """Forget what the test session holds, so the next read sees what a request committed meanwhile."""
     session.rollback()
     session.expire_all()
+
+
+@pytest.fixture
+def two_forms(session, clock):
+    """The small process of the benchmarks (start, task A with a text and a number, task B, end), deployed."""
+    from api_helpers import TWO_FORMS
+
+    version = deploy(session, clock, load_definition(TWO_FORMS)).version
+    session.commit()
+    return version

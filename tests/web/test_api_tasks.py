@@ -1,35 +1,20 @@
 """/api/v1 tasks with API tokens: the same rules, audit and errors as the pages, in one JSON error format."""
 from __future__ import annotations
 
-from pathlib import Path
+import re
 
 import pytest
+from api_helpers import bearer
 from sqlalchemy import select
 
 from tsunagu.engine.access import tokens, users
 from tsunagu.engine.commands import cases
 from tsunagu.engine.models import AuditRecord, MunicipalityRecord
-from tsunagu.processes.deployment import deploy
-from tsunagu.processes.loader import load_definition
-
-TWO_FORMS = Path(__file__).resolve().parents[2] / "bench" / "models" / "two_forms"  # start, A, B, end
-
-
-@pytest.fixture
-def two_forms(session, clock):
-    version = deploy(session, clock, load_definition(TWO_FORMS)).version
-    session.commit()
-    return version
 
 
 @pytest.fixture
 def case(session, clock, caseworker, two_forms):
     return cases.start_case(session, clock, caseworker, two_forms, "電話の相談")
-
-
-def bearer(session, clock, user, **scope) -> dict[str, str]:
-    _record, secret = tokens.create_token(session, clock, None, user, "hotline", **scope)
-    return {"Authorization": f"Bearer {secret}"}
 
 
 def open_task_id(client, headers) -> int:
@@ -129,7 +114,7 @@ def test_another_municipalitys_task_is_not_found_and_a_scoped_token_lacks_the_ot
 def test_the_openapi_document_describes_every_route_and_needs_no_token(app, client):
     document = client.get("/api/v1/openapi.json").json
     assert document["openapi"].startswith("3.") and "token" in document["components"]["securitySchemes"]
-    routes = {rule.rule.removeprefix("/api/v1").replace("<int:task_id>", "{task_id}")
+    routes = {re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule.removeprefix("/api/v1"))
               for rule in app.url_map.iter_rules() if rule.endpoint.startswith("api.")} - {"/openapi.json"}
     assert routes == set(document["paths"])
     assert {"Task", "Error", "TaskWithForm"} <= set(document["components"]["schemas"])

@@ -11,11 +11,11 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import current_app
 from werkzeug.wrappers import Response
 
-from . import tasks
+from . import cases, processes, tasks
 from .base import bp
 from .schemas import ErrorSchema
 
-DESCRIBED = (tasks.describe,)
+DESCRIBED = (cases.describe, processes.describe, tasks.describe)
 
 
 @cache
