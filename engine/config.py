@@ -70,6 +70,9 @@ class Settings:
     session_minutes: int = field(default=30, metadata={"env": "TSUNAGU_SESSION_MINUTES", "parse": _parse_int})
     # However active, a session ends this many hours after sign-in (the idle limit above ends it sooner).
     session_max_hours: int = field(default=12, metadata={"env": "TSUNAGU_SESSION_MAX_HOURS", "parse": _parse_int})
+    # API requests per token and minute, counted by each web worker (several workers: each allows this many).
+    api_requests_per_minute: int = field(default=600, metadata={"env": "TSUNAGU_API_REQUESTS_PER_MINUTE",
+                                                                "parse": _parse_int})
     sqlite_busy_ms: int = field(default=10000, metadata={"env": "TSUNAGU_SQLITE_BUSY_MS", "parse": _parse_int})
     # Scheduler: how often it looks for due timers and tasks, and how it treats failing timers.
     scheduler_in_web: bool = field(default=False, metadata={"env": "TSUNAGU_SCHEDULER_IN_WEB", "parse": _parse_bool})

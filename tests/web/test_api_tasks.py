@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 from api_helpers import bearer
@@ -10,6 +11,7 @@ from sqlalchemy import select
 from tsunagu.engine.access import tokens, users
 from tsunagu.engine.commands import cases
 from tsunagu.engine.models import AuditRecord, MunicipalityRecord
+from tsunagu.web.api.limits import SlidingWindow
 
 
 @pytest.fixture
@@ -131,3 +133,20 @@ def test_a_body_that_is_not_json_is_refused_naming_the_body(client, session, clo
         assert [(d["field"], d["code"]) for d in answer.json["details"]] == [("_body", "json")]
     listed = client.post(f"/api/v1/tasks/{task_id}/complete", json=[1, 2], headers=headers)
     assert listed.status_code == 422 and listed.json["code"] == "invalid_input"
+
+
+def test_a_token_over_its_rate_limit_is_answered_429_with_retry_after(app, client, session, clock, caseworker):
+    app.extensions["tsunagu.settings"] = replace(app.extensions["tsunagu.settings"], api_requests_per_minute=3)
+    headers, other = bearer(session, clock, caseworker), bearer(session, clock, caseworker)
+    assert [client.get("/api/v1/tasks/count", headers=headers).status_code for _ in range(3)] == [200] * 3
+    refused = client.get("/api/v1/tasks/count", headers=headers)
+    assert (refused.status_code, refused.json["code"]) == (429, "rate_limited")
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert client.get("/api/v1/tasks/count", headers=other).status_code == 200  # each token counts alone
+
+
+def test_the_sliding_window_admits_again_once_the_oldest_request_is_a_minute_old():
+    window = SlidingWindow()
+    assert [window.admit(1, t, 2) for t in (0.0, 10.0)] == [None, None]
+    assert window.admit(1, 30.0, 2) == 30.0  # the request at 0 leaves the window at 60
+    assert window.admit(1, 60.0, 2) is None

@@ -2,6 +2,8 @@
 roles only, and is answered in the one error format of `errors`."""
 from __future__ import annotations
 
+import math
+import time
 from typing import Any
 
 from flask import Blueprint, current_app, g, request
@@ -11,9 +13,10 @@ from werkzeug.wrappers import Response
 
 from tsunagu.engine.access import tokens
 
-from ..context import clock
+from ..context import clock, settings
 from ..extensions import csrf, db
 from .errors import api_error, missing_token
+from .limits import SlidingWindow
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # no cookie signs an API request in, so no forged form can ride on one
@@ -28,10 +31,16 @@ def authenticate() -> Response | None:
     g.user = None
     if request.endpoint in PUBLIC:
         return None
-    scheme, _, raw = request.headers.get("Authorization", "").partition(" ")
+    scheme, _space, raw = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not raw.strip():
         return missing_token()
     user, token, roles = tokens.authenticate(db.session, clock(), raw.strip())
+    window = current_app.extensions.setdefault("tsunagu.api_rate", SlidingWindow())  # this app's, per worker
+    wait = window.admit(token.id, time.monotonic(), settings().api_requests_per_minute)
+    if wait is not None:
+        response = api_error(429, "rate_limited", _("Too many requests with this token; wait and try again."))
+        response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+        return response
     user.limit_roles(roles)
     g.user, g.api_token = user, token
     return None
