@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import replace
 
 import pytest
@@ -151,3 +152,28 @@ def test_the_sliding_window_admits_again_once_the_oldest_request_is_a_minute_old
     assert [window.admit(1, t, 2) for t in (0.0, 10.0)] == [None, None]
     assert window.admit(1, 30.0, 2) == 30.0  # the request at 0 leaves the window at 60
     assert window.admit(1, 60.0, 2) is None
+
+
+def test_two_clients_completing_one_task_at_once_get_one_200_and_one_409(app, session, clock, caseworker, case,
+                                                                          user_password):
+    colleague = users.create_user(session, clock, municipality_id=caseworker.municipality_id, username="colleague",
+                                  display_name="同僚 職員", password=user_password, roles=["caseworker"])
+    session.commit()
+    clients = [(app.test_client(), bearer(session, clock, person)) for person in (caseworker, colleague)]
+    task_id = open_task_id(*clients[0])
+    start = threading.Barrier(2)
+    answers: list[int] = []
+
+    def complete(client, headers) -> None:
+        start.wait()
+        answers.append(client.post(f"/api/v1/tasks/{task_id}/complete", headers=headers,
+                                   json={"data": {"note": "電話", "count": 1}}).status_code)
+
+    threads = [threading.Thread(target=complete, args=pair) for pair in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(answers) == [200, 409]
+    after = clients[0][0].get(f"/api/v1/tasks?caseId={case.id}", headers=clients[0][1]).json
+    assert [t["name"] for t in after] == ["タスクB"]  # the case moved on once
