@@ -62,7 +62,9 @@ def test_tasks_are_listed_counted_filtered_and_paged_like_camundas(client, sessi
     bad = client.get("/api/v1/tasks?maxResults=0&sortBy=name&colour=red", headers=headers)
     assert bad.status_code == 422 and bad.json["code"] == "invalid_input"
     assert {(d["field"], d["code"]) for d in bad.json["details"]} == {
-        ("maxResults", "minimum"), ("sortBy", "enum"), ("colour", "unknown_field")}
+        ("maxResults", "range"), ("sortBy", "enum"), ("colour", "unknown_field")}
+    limits = next(d for d in bad.json["details"] if d["field"] == "maxResults")
+    assert (limits["minimum"], limits["maximum"], limits["message"]) == (1, 200, "1から200までの値を指定してください。")
 
 
 def test_a_task_is_read_with_its_form_claimed_and_completed_once(client, session, clock, caseworker, case):
@@ -177,3 +179,15 @@ def test_two_clients_completing_one_task_at_once_get_one_200_and_one_409(app, se
     assert sorted(answers) == [200, 409]
     after = clients[0][0].get(f"/api/v1/tasks?caseId={case.id}", headers=clients[0][1]).json
     assert [t["name"] for t in after] == ["タスクB"]  # the case moved on once
+
+
+def test_a_nul_anywhere_in_a_json_body_is_refused_naming_where(client, session, clock, caseworker, case):
+    headers = bearer(session, clock, caseworker)
+    task_id = open_task_id(client, headers)
+    answer = client.post(f"/api/v1/tasks/{task_id}/complete", headers=headers,
+                         json={"data": {"note": "電話\x00", "count": 1, "extra": ["ok", "x\x00"]}})
+    assert answer.status_code == 422
+    assert [(d["field"], d["code"]) for d in answer.json["details"]] == [
+        ("data.extra.1", "unstorable_input"), ("data.note", "unstorable_input")]
+    started = client.post("/api/v1/process-definitions/key/two_forms/start", headers=headers, json={"title": "a\x00"})
+    assert started.status_code == 422 and started.json["details"][0]["field"] == "title"

@@ -43,6 +43,9 @@ AUDITED_BY_COMMAND = {
     "api.claim": "cases.claim_task -> task.claimed",
     "api.unclaim": "cases.unclaim_task -> task.unclaimed",
     "api.complete": "cases.complete_task -> task.completed",
+    "api.withdraw_case_consent": "events.withdraw_consent -> consent.withdrawn",
+    "api.add_case_action": "events.add_support_action -> action.added",
+    "api.set_task_assignee": "handover.assign_task -> task.assigned",
 }
 
 

@@ -3,7 +3,9 @@ roles only, and is answered in the one error format of `errors`."""
 from __future__ import annotations
 
 import math
+import re
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from flask import Blueprint, current_app, g, request
@@ -12,9 +14,12 @@ from marshmallow import Schema, ValidationError
 from werkzeug.wrappers import Response
 
 from tsunagu.engine.access import tokens
+from tsunagu.engine.errors import FieldError
+from tsunagu.engine.models import unstorable
 
 from ..context import clock, settings
 from ..extensions import csrf, db
+from ..messages import field_message
 from .errors import api_error, missing_token
 from .limits import SlidingWindow
 
@@ -63,19 +68,32 @@ class InvalidInput(Exception):
         self.messages = messages
 
 
-# marshmallow's sentences (English), read as the stable codes the pages' field messages know.
-_CODES = (("Not valid JSON", "json"), ("Missing data for required field", "required"), ("Unknown field", "unknown_field"),
-          ("Not a valid integer", "integer"), ("Not a valid datetime", "date_time"), ("Not a valid date", "date"),
-          ("Must be one of", "enum"), ("Must be greater than or equal to", "minimum"),
-          ("Must be less than or equal to", "maximum"), ("Field may not be null", "required"),
-          ("Not a valid", "type"))
+# marshmallow's sentences (English), read as stable codes (with their limits) worded like the pages' fields.
+_CODES = (
+    (r"Not valid JSON", "json"), (r"Unstorable character", "unstorable_input"),
+    (r"Missing data for required field|Field may not be null", "required"), (r"Unknown field", "unknown_field"),
+    (r"Not a valid integer", "integer"), (r"Not a valid datetime", "date_time"), (r"Not a valid date", "date"),
+    (r"Must be one of", "enum"),
+    (r"Must be greater than or equal to (?P<minimum>-?\d+) and less than or equal to (?P<maximum>-?\d+)", "range"),
+    (r"Must be greater than or equal to (?P<limit>-?\d+)", "minimum"),
+    (r"Must be less than or equal to (?P<limit>-?\d+)", "maximum"),
+    (r"Longer than maximum length (?P<limit>\d+)", "maxLength"),
+    (r"Shorter than minimum length (?P<limit>\d+)", "minLength"),
+    (r"Length must be between (?P<minimum>\d+) and (?P<maximum>\d+)", "length"),
+    (r"Not a valid", "type"),
+)
 
 
-def _code_of(text: str) -> str:
-    return next((code for start, code in _CODES if text.startswith(start)), "invalid")
+def _reading(text: str) -> tuple[str, dict[str, str]]:
+    """marshmallow's sentence as a code and the limits it names."""
+    for pattern, code in _CODES:
+        found = re.match(pattern, text)
+        if found:
+            return code, found.groupdict()
+    return "invalid", {}
 
 
-def _sentence(code: str, text: str) -> str:
+def _sentence(code: str, limits: dict[str, str], text: str) -> str:
     sentences = {
         "required": _("This field is required."),
         "unknown_field": _("This parameter is not known; see the API document."),
@@ -84,7 +102,12 @@ def _sentence(code: str, text: str) -> str:
         "date": _("Give a date in ISO 8601, e.g. 2026-12-01."),
         "enum": _("Choose one of the listed options."),
         "json": _("Send a JSON object with Content-Type: application/json."),
+        "unstorable_input": _("The input contains a character that cannot be used (NUL). Remove it and try again."),
     }
+    if code in ("minimum", "maximum", "maxLength", "minLength"):
+        return field_message(FieldError("", code, {"limit": int(limits["limit"])}))
+    if code in ("range", "length"):
+        return _("Give a value from %(minimum)s to %(maximum)s.", **limits)
     return sentences.get(code, text)
 
 
@@ -93,8 +116,9 @@ def invalid_input(error: InvalidInput) -> Response:
     details = []
     for field, problems in sorted(_fields(error.messages).items()):
         for text in _flatten(problems):
-            code = _code_of(text)
-            details.append({"field": field, "code": code, "message": _sentence(code, text)})
+            code, limits = _reading(text)
+            details.append({"field": field, "code": code, "message": _sentence(code, limits, text),
+                            **{name: int(value) for name, value in limits.items()}})
     return api_error(422, "invalid_input", _("The request has errors; each is listed in details."), details)
 
 
@@ -124,10 +148,30 @@ def json_body() -> Any:
     if request.mimetype == "application/json":
         body = request.get_json(silent=True)
         if body is not None:
+            bad = sorted(_unstorable_paths(body))
+            if bad:  # a NUL anywhere: PostgreSQL could store none of it
+                raise InvalidInput({path: ["Unstorable character (NUL)."] for path in bad})
             return body
     elif not request.content_length:
         return {}
     raise InvalidInput({"_body": ["Not valid JSON: send a JSON object with Content-Type: application/json."]})
+
+
+def _unstorable_paths(value: Any, path: str = "") -> Iterator[str]:
+    """The dotted paths of a JSON value's strings (and keys) that hold a character no database stores."""
+    if isinstance(value, str):
+        if unstorable(value):
+            yield path or "_body"
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            name = f"{path}.{key}" if path else str(key)
+            if unstorable(str(key)):
+                yield name.replace("\x00", "")
+            else:
+                yield from _unstorable_paths(item, name)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _unstorable_paths(item, f"{path}.{index}" if path else str(index))
 
 
 def respond(schema: Schema, value: Any, status: int = 200) -> Response:

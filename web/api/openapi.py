@@ -11,11 +11,11 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import current_app
 from werkzeug.wrappers import Response
 
-from . import cases, processes, tasks
+from . import case_commands, cases, operations, processes, tasks
 from .base import bp
 from .schemas import ErrorSchema
 
-DESCRIBED = (cases.describe, processes.describe, tasks.describe)
+DESCRIBED = (cases.describe, processes.describe, tasks.describe, case_commands.describe, operations.describe)
 
 
 @cache
