@@ -48,9 +48,9 @@ from .admin import security as admin_security
 from .admin import teams as admin_teams
 from .admin import tokens as admin_tokens
 from .admin import users as admin_users
-from .api import case_commands as api_case_commands  # noqa: F401  (idem)
+from .api import case_commands as api_case_commands  # noqa: F401  (registers its routes on the API blueprint)
 from .api import cases as api_cases  # noqa: F401  (idem)
-from .api import docs as api_docs  # noqa: F401  (registers its routes on the API blueprint)
+from .api import docs as api_docs  # noqa: F401  (idem)
 from .api import openapi as api_openapi  # noqa: F401  (idem)
 from .api import operations as api_operations  # noqa: F401  (idem)
 from .api import processes as api_processes  # noqa: F401  (idem)

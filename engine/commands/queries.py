@@ -63,11 +63,16 @@ def my_tasks(session: Session, user: UserRecord) -> list[TaskRecord]:
     return list(session.scalars(_open_tasks(user).where(TaskRecord.assignee_id == user.id)))
 
 
+def offered_to(user: UserRecord) -> ColumnElement[bool]:
+    """Tasks offered to no body in particular, or to the user's own; whether a body's basis still holds is
+    `permissions.can_work_task`'s to say, per task."""
+    return or_(TaskRecord.candidate_body_id.is_(None), TaskRecord.candidate_body_id == user.organisation_id)
+
+
 def available_tasks(session: Session, user: UserRecord, now: datetime | None = None) -> list[TaskRecord]:
     """Unclaimed open tasks of the user's roles, soonest due first."""
-    offered = or_(TaskRecord.candidate_body_id.is_(None), TaskRecord.candidate_body_id == user.organisation_id)
-    rows = session.scalars(
-        _open_tasks(user).where(TaskRecord.assignee_id.is_(None), TaskRecord.role.in_(user.role_codes), offered))
+    rows = session.scalars(_open_tasks(user).where(
+        TaskRecord.assignee_id.is_(None), TaskRecord.role.in_(user.role_codes), offered_to(user)))
     # A body's task is offered only while the body's basis to see the case holds (consent not withdrawn).
     return [t for t in rows if t.candidate_body_id is None or permissions.can_work_task(user, t, now)]
 

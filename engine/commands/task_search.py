@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from ..access import permissions
 from ..models import CaseRecord, ProcessVersionRecord, TaskRecord, TaskStatus, UserRecord
+from .queries import offered_to
 
 # A municipality's open tasks of one person's roles: read whole, then checked and paged.
 CANDIDATE_LIMIT = 5000
@@ -37,11 +38,11 @@ class TaskFilters:
 
 
 def _candidates(user: UserRecord, filters: TaskFilters) -> Select[TaskRecord]:
-    offered = or_(TaskRecord.candidate_body_id.is_(None), TaskRecord.candidate_body_id == user.organisation_id)
     query = (select(TaskRecord)
              .where(TaskRecord.municipality_id == user.municipality_id, TaskRecord.status == TaskStatus.OPEN,
                     or_(TaskRecord.assignee_id == user.id,
-                        (TaskRecord.assignee_id.is_(None) & TaskRecord.role.in_(user.role_codes) & offered))))
+                        (TaskRecord.assignee_id.is_(None) & TaskRecord.role.in_(user.role_codes)
+                         & offered_to(user)))))
     if filters.assignee is not None:
         query = query.where(TaskRecord.assignee_id == filters.assignee)
     if filters.unassigned:

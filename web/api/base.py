@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, TypeVar
 
 from flask import Blueprint, current_app, g, request
 from flask_babel import gettext as _
@@ -24,6 +24,7 @@ from .errors import api_error, missing_token
 from .limits import SlidingWindow
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+T = TypeVar("T")
 csrf.exempt(bp)  # no cookie signs an API request in, so no forged form can ride on one
 
 # Readable without a token: the API's own description.
@@ -172,6 +173,12 @@ def _unstorable_paths(value: Any, path: str = "") -> Iterator[str]:
     elif isinstance(value, list):
         for index, item in enumerate(value):
             yield from _unstorable_paths(item, f"{path}.{index}" if path else str(index))
+
+
+def page_of(items: Sequence[T], paging: Mapping[str, int]) -> list[T]:
+    """The page of `items` that `paging` (loaded by a PagingSchema) asks for."""
+    first = paging["first_result"]
+    return list(items[first:first + paging["max_results"]])
 
 
 def respond(schema: Schema, value: Any, status: int = 200) -> Response:

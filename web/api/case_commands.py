@@ -19,20 +19,19 @@ from tsunagu.engine.errors import FieldError, FormInvalid, NotFound, TsunaguErro
 from ..context import clock
 from ..extensions import db
 from ..messages import HTTP_STATUS, error_message, field_message
-from .base import bp, json_body, parsed, respond
+from .base import bp, json_body, page_of, parsed, respond
 from .case_schemas import ActionSchema, ConsentSchema
 from .command_schemas import (
     AssigneeSchema,
-    ConsentQuerySchema,
     SupportActionInputSchema,
     WithdrawalSchema,
     wire_names,
 )
 from .errors import api_error, details_of
-from .schemas import TaskSchema
+from .schemas import PagingSchema, TaskSchema
 from .spec import json_content, operation, path_id
 
-CONSENT_QUERY, CONSENTS, CONSENT = ConsentQuerySchema(), ConsentSchema(many=True), ConsentSchema()
+PAGING, CONSENTS, CONSENT = PagingSchema(), ConsentSchema(many=True), ConsentSchema()
 WITHDRAWAL, ACTION_INPUT, ACTION = WithdrawalSchema(), SupportActionInputSchema(), ActionSchema()
 ASSIGNEE, TASK = AssigneeSchema(), TaskSchema()
 # The engine's field names of each command, as the request names them.
@@ -44,11 +43,10 @@ HANDOVER_FIELDS = {"assignee": "userId", "reason": "reason"}
 def case_consents(case_id: int) -> Response:
     """The case's consent ledger, oldest first, read like the case page (audited); a reader who sees only an
     action's packet is refused (403), as the page shows them no ledger."""
-    paging = parsed(CONSENT_QUERY, request.args)
+    paging = parsed(PAGING, request.args)
     case_file = queries.view_case(db.session, clock(), g.user, case_id, part="consents")
     permissions.require_case_file(g.user, case_file.case, clock()())
-    first = paging["first_result"]
-    return respond(CONSENTS, case_file.consents[first:first + paging["max_results"]])
+    return respond(CONSENTS, page_of(case_file.consents, paging))
 
 
 @bp.post("/cases/<int:case_id>/consents/<int:consent_id>/withdraw")
@@ -87,9 +85,8 @@ def set_task_assignee(task_id: int) -> Response:
 def refused_fields(invalid: FormInvalid, names: dict[str, str],
                    sentence: Callable[[FieldError], str] = field_message) -> Response:
     """The engine's refusal of the command's input, each field named as the request names it."""
-    details = [{"field": names.get(e.field, e.field), "code": e.code, "message": sentence(e), **e.params}
-               for e in invalid.errors]
-    return api_error(HTTP_STATUS.get(invalid.code, 422), invalid.code, error_message(invalid), details)
+    return api_error(HTTP_STATUS.get(invalid.code, 422), invalid.code, error_message(invalid),
+                     details_of(invalid, names, sentence))
 
 
 def _handover_sentence(error: FieldError) -> str:
@@ -126,7 +123,7 @@ def describe(spec: APISpec) -> None:
         "A case's consent ledger, oldest first, paged (the read is audited)",
         json_content({"type": "array", "items": ConsentSchema}, "the consents of this page"),
         refusals=("401", "403", "404", "422"),
-        parameters=[case_id, {"in": "query", "schema": ConsentQuerySchema}])})
+        parameters=[case_id, {"in": "query", "schema": PagingSchema}])})
     spec.path(path="/cases/{case_id}/consents/{consent_id}/withdraw", operations={"post": operation(
         "Record that the person withdrew a consent in force (a consent is recorded by the process's consent "
         "task)", json_content(ConsentSchema, "the withdrawn consent"), refusals=("401", "403", "404", "409", "422"),

@@ -12,7 +12,7 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate
 from tsunagu.engine.commands.events import ActionInput
 from tsunagu.engine.commands.handover import REASON_MAX
 
-from .schemas import ID, MAX_ID, MAX_RESULTS
+from .schemas import ID
 
 NOTE_MAX = next(rule.max for rule in ActionInput().fields["note"].validators if isinstance(rule, validate.Length))
 
@@ -25,13 +25,6 @@ def _filled(text: str) -> None:
 def _confirmed(value: bool) -> None:
     if value is not True:
         raise ValidationError(_("Confirm that the person asked to withdraw their consent."))
-
-
-class ConsentQuerySchema(Schema):
-    """Paging of GET /cases/{case_id}/consents (Camunda's names)."""
-
-    first_result = fields.Int(data_key="firstResult", load_default=0, validate=validate.Range(min=0, max=MAX_ID))
-    max_results = fields.Int(data_key="maxResults", load_default=50, validate=validate.Range(min=1, max=MAX_RESULTS))
 
 
 class WithdrawalSchema(Schema):

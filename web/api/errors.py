@@ -3,13 +3,14 @@ language (`Accept-Language`: Japanese unless English is preferred) and `details`
 elements involved. web/errors.py answers every failure under /api/ with it."""
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import current_app, request
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from tsunagu.engine.errors import FormInvalid, TsunaguError
+from tsunagu.engine.errors import FieldError, FormInvalid, TsunaguError
 
 from ..messages import field_message
 
@@ -26,13 +27,17 @@ def api_language() -> str:
     return request.accept_languages.best_match(LANGUAGES, default="ja") or "ja"
 
 
-def details_of(error: TsunaguError) -> list[dict[str, Any]]:
-    """What a refused command concerns: each bad field with its code and sentence, else the BPMN element or
-    record it names. A missing item names nothing ("missing" and "not yours" read alike)."""
+def details_of(error: TsunaguError, names: Mapping[str, str] | None = None,
+               sentence: Callable[[FieldError], str] = field_message) -> list[dict[str, Any]]:
+    """What a refused command concerns: each bad field with its code and sentence (the field named as the
+    request names it, by `names`), else the BPMN element or record it names. A missing item names nothing
+    ("missing" and "not yours" read alike)."""
     if error.code == "not_found":
         return []
     if isinstance(error, FormInvalid):
-        return [{"field": e.field, "code": e.code, "message": field_message(e), **e.params} for e in error.errors]
+        names = names or {}
+        return [{"field": names.get(e.field, e.field), "code": e.code, "message": sentence(e), **e.params}
+                for e in error.errors]
     found: dict[str, Any] = {k: v for k, v in error.details.items() if v is not None}
     if error.element:
         found["element"] = error.element

@@ -10,7 +10,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from tsunagu.processes.deployment import NOTE_MAX_LENGTH
 
-from .schemas import ID, MAX_ID, MAX_RESULTS
+from .schemas import ID
 
 # The messages a client may send a case from outside, each delivered by the command the case page's
 # button calls (web/api/operations.py maps each name to it).
@@ -33,13 +33,6 @@ class MessageSchema(Schema):
         # Which fields were sent, valid or not: a bad value is reported on its own field.
         if isinstance(original, Mapping) and ("processInstanceId" in original) == ("businessKey" in original):
             raise ValidationError(_("Give exactly one of processInstanceId and businessKey."), "processInstanceId")
-
-
-class PagingSchema(Schema):
-    """`firstResult` and `maxResults` of a list (at most 200 a page)."""
-
-    first_result = fields.Int(data_key="firstResult", load_default=0, validate=validate.Range(min=0, max=MAX_ID))
-    max_results = fields.Int(data_key="maxResults", load_default=50, validate=validate.Range(min=1, max=MAX_RESULTS))
 
 
 class IncidentSchema(Schema):

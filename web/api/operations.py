@@ -24,7 +24,7 @@ from tsunagu.processes.registry import process_overview
 from ..context import clock
 from ..designer import problem_text
 from ..extensions import db
-from .base import InvalidInput, bp, json_body, parsed, respond
+from .base import InvalidInput, bp, json_body, page_of, parsed, respond
 from .errors import api_error
 from .operation_schemas import (
     DeploymentFormSchema,
@@ -32,14 +32,14 @@ from .operation_schemas import (
     IncidentSchema,
     MessageSchema,
     PackageCheckSchema,
-    PagingSchema,
     ProblemSchema,
     ProcessVersionSchema,
 )
-from .schemas import CaseRefSchema
+from .schemas import PagingSchema
 from .spec import json_content, operation, path_id
+from .tasks import after_step
 
-MESSAGE, PAGING, CASE_REF = MessageSchema(), PagingSchema(), CaseRefSchema()
+MESSAGE, PAGING = MessageSchema(), PagingSchema()
 INCIDENT, INCIDENTS, VERSIONS = IncidentSchema(), IncidentSchema(many=True), ProcessVersionSchema(many=True)
 DEPLOYMENT_FORM, DEPLOYMENT, PACKAGE_CHECK = DeploymentFormSchema(), DeploymentSchema(), PackageCheckSchema()
 PROBLEMS = ProblemSchema(many=True)
@@ -58,20 +58,13 @@ def correlate_message() -> Response:
                                                                               body["business_key"])
     if case_id is None:
         raise NotFound("no such case", element=body["business_key"])
-    case = DELIVERED_BY[body["message_name"]](db.session, clock(), g.user, case_id)
-    return respond(CASE_REF, {"id": case.id, "reference": case.reference, "status": case.status.value,
-                              "open_tasks": queries.open_tasks_of_case(db.session, case.id)})
-
-
-def _page(items: list[Any]) -> list[Any]:
-    paging = parsed(PAGING, request.args)
-    return items[paging["first_result"]:paging["first_result"] + paging["max_results"]]
+    return after_step(DELIVERED_BY[body["message_name"]](db.session, clock(), g.user, case_id))
 
 
 @bp.get("/incidents")
 def list_incidents() -> Response:
     """The municipality's open incidents, oldest first, as the administrators' incident page lists them."""
-    return respond(INCIDENTS, _page(scheduler.open_incidents(db.session, g.user)))
+    return respond(INCIDENTS, page_of(scheduler.open_incidents(db.session, g.user), parsed(PAGING, request.args)))
 
 
 @bp.post("/incidents/<int:incident_id>/retry")
@@ -159,7 +152,7 @@ def list_versions(key: str) -> Response:
     overview = next((p for p in process_overview(db.session, _designer_town()) if p.process_id == key), None)
     if overview is None:
         raise NotFound("no such process", element=key[:200])
-    return respond(VERSIONS, _page(overview.versions))
+    return respond(VERSIONS, page_of(overview.versions, parsed(PAGING, request.args)))
 
 
 TOO_LARGE = json_content("Error", "the form fields are larger than the server takes")

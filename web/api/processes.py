@@ -9,15 +9,16 @@ from marshmallow import Schema, fields, validate
 from werkzeug.wrappers import Response
 
 from tsunagu.engine.access import permissions
-from tsunagu.engine.commands import cases, persons, queries
+from tsunagu.engine.commands import cases, persons
 from tsunagu.engine.errors import NotFound
 from tsunagu.processes.registry import startable_versions
 
 from ..context import clock
 from ..extensions import db
 from .base import bp, json_body, parsed, respond
-from .schemas import MAX_ID, CaseRefSchema
+from .schemas import MAX_ID
 from .spec import json_content, operation
+from .tasks import after_step
 
 
 class ProcessDefinitionSchema(Schema):
@@ -38,7 +39,7 @@ class StartSchema(Schema):
     person_id = fields.Int(data_key="personId", validate=validate.Range(min=1, max=MAX_ID))
 
 
-DEFINITIONS, START, CASE_REF = ProcessDefinitionSchema(many=True), StartSchema(), CaseRefSchema()
+DEFINITIONS, START = ProcessDefinitionSchema(many=True), StartSchema()
 
 
 @bp.get("/process-definitions")
@@ -59,8 +60,7 @@ def start(key: str) -> Response:
         case = persons.start_for_person(db.session, clock(), g.user, version, body["title"], body["person_id"])
     else:
         case = cases.start_case(db.session, clock(), g.user, version, body["title"])
-    return respond(CASE_REF, {"id": case.id, "reference": case.reference, "status": case.status.value,
-                              "open_tasks": queries.open_tasks_of_case(db.session, case.id)}, status=201)
+    return after_step(case, status=201)
 
 
 def describe(spec: APISpec) -> None:

@@ -46,7 +46,15 @@ class TaskFormSchema(TaskSchema):
     ui_schema = fields.Dict(data_key="uiSchema")
 
 
-class TaskQuerySchema(Schema):
+class PagingSchema(Schema):
+    """`firstResult` and `maxResults` of a list (Camunda's names; at most MAX_RESULTS a page)."""
+
+    first_result = fields.Int(data_key="firstResult", load_default=0, validate=validate.Range(min=0, max=MAX_ID))
+    max_results = fields.Int(data_key="maxResults", load_default=50,
+                             validate=validate.Range(min=1, max=MAX_RESULTS))
+
+
+class TaskQuerySchema(PagingSchema):
     """Filters, sorting and paging of GET /tasks (Camunda's names)."""
 
     assignee = fields.Int(**ID, metadata={"description": "only tasks claimed by this user id"})
@@ -59,10 +67,6 @@ class TaskQuerySchema(Schema):
     sort_by = fields.Str(data_key="sortBy", load_default="due",
                          validate=validate.OneOf(["due", "followUp", "created", "priority", "id"]))
     sort_order = fields.Str(data_key="sortOrder", load_default="asc", validate=validate.OneOf(["asc", "desc"]))
-    first_result = fields.Int(data_key="firstResult", load_default=0, strict=False,
-                              validate=validate.Range(min=0, max=MAX_ID))
-    max_results = fields.Int(data_key="maxResults", load_default=50, strict=False,
-                             validate=validate.Range(min=1, max=MAX_RESULTS))
 
 
 class CountSchema(Schema):

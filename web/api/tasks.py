@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 
 from tsunagu.engine.commands import cases, queries
 from tsunagu.engine.commands.task_search import TaskFilters, workable_tasks
-from tsunagu.engine.models import TaskRecord
+from tsunagu.engine.models import CaseRecord, TaskRecord
 from tsunagu.engine.runtime.stored_versions import files_of
 
 from ..context import clock
@@ -82,9 +82,13 @@ def complete(task_id: int) -> Response:
     """Complete the task with its form's answers (`{"data": {...}}`): 422 listing every bad field, 409 when
     someone else completed or changed it first. Answers the case and the tasks it now waits on."""
     body = parsed(COMPLETE, json_body())
-    case = cases.complete_task(db.session, clock(), g.user, task_id, body["data"])
+    return after_step(cases.complete_task(db.session, clock(), g.user, task_id, body["data"]))
+
+
+def after_step(case: CaseRecord, status: int = 200) -> Response:
+    """The answer of a command that moved a case on: where it stands and the tasks it now waits on."""
     return respond(CASE_REF, {"id": case.id, "reference": case.reference, "status": case.status.value,
-                              "open_tasks": queries.open_tasks_of_case(db.session, case.id)})
+                              "open_tasks": queries.open_tasks_of_case(db.session, case.id)}, status=status)
 
 
 def describe(spec: APISpec) -> None:
