@@ -20,6 +20,7 @@ from tsunagu.engine.roles import Role
 from ..context import clock, login_required
 from ..extensions import db
 from ..messages import field_message, role_name
+from .users import chosen_id
 
 bp = Blueprint("admin_tokens", __name__)
 ROLES = [r.value for r in Role]
@@ -37,7 +38,7 @@ def index():
 def create():
     values = {name: request.form.get(name, "") for name in FIELDS} | {"roles": request.form.getlist("roles")}
     try:
-        person = staff_member(db.session, g.user, _user_id(values["user"]))
+        person = staff_member(db.session, g.user, chosen_id(values["user"]) or 0)
     except NotFound:
         person = None
     try:
@@ -62,12 +63,6 @@ def revoke(token_id: int):
     flash(_("The API token “%(name)s” was revoked. Requests with it are refused from now on.", name=record.name),
           "info")
     return redirect(url_for("admin_tokens.index"))
-
-
-def _user_id(raw: str) -> int:
-    """The chosen user's id; anything that is not one (a forged value) becomes 0, which nobody has."""
-    raw = raw.strip()
-    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 10 else 0
 
 
 def _field_errors(invalid: FormInvalid, person) -> dict[str, list[str]]:

@@ -61,7 +61,7 @@ def create():
         person, initial = create_staff_user(
             db.session, clock(), g.user, municipality_id=g.user.municipality_id, username=values["username"],
             roles=values["roles"], display_name=values["display_name"], email=values["email"],
-            organisation_id=_organisation_id(values["organisation"]), team=values["team"])
+            organisation_id=chosen_id(values["organisation"]), team=values["team"])
     except FormInvalid as invalid:
         return _render_form(None, values, _field_errors(invalid)), 422
     # The one-time password is in this response only; it is never stored readable anywhere.
@@ -113,7 +113,7 @@ def update(user_id: int):
     values = _form_values()
     try:
         update_staff_user(db.session, clock(), g.user, user_id, roles=values["roles"],
-                          organisation_id=_organisation_id(values["organisation"]), team=values["team"],
+                          organisation_id=chosen_id(values["organisation"]), team=values["team"],
                           display_name=values["display_name"], email=values["email"])
     except FormInvalid as invalid:
         person = staff_member(db.session, g.user, user_id)
@@ -178,8 +178,9 @@ def _form_values() -> dict:
     return values
 
 
-def _organisation_id(raw: str) -> int | None:
-    """The chosen body's id; anything that is not one (a forged value) becomes 0, which no body has."""
+def chosen_id(raw: str) -> int | None:
+    """The id a select field posted: None when nothing was chosen; anything that is not an id (a forged
+    value) becomes 0, which nothing has."""
     raw = raw.strip()
     if not raw:
         return None
