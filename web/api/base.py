@@ -27,6 +27,8 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 T = TypeVar("T")
 csrf.exempt(bp)  # no cookie signs an API request in, so no forged form can ride on one
 
+# Each app's request counts per token (one per worker process), made at its first API request.
+RATE_WINDOW = "tsunagu.api_rate"
 # Readable without a token: the API's own description.
 PUBLIC = {"api.openapi_document"}
 
@@ -41,7 +43,7 @@ def authenticate() -> Response | None:
     if scheme.lower() != "bearer" or not raw.strip():
         return missing_token()
     user, token, roles = tokens.authenticate(db.session, clock(), raw.strip())
-    window = current_app.extensions.setdefault("tsunagu.api_rate", SlidingWindow())  # this app's, per worker
+    window = current_app.extensions.get(RATE_WINDOW) or current_app.extensions.setdefault(RATE_WINDOW, SlidingWindow())
     wait = window.admit(token.id, time.monotonic(), settings().api_requests_per_minute)
     if wait is not None:
         response = api_error(429, "rate_limited", _("Too many requests with this token; wait and try again."))
