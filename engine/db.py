@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from itertools import groupby
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -67,6 +68,28 @@ def holds_write_lock(session: Session) -> bool:
         return False
     raw = session.connection().connection.dbapi_connection
     return raw is not None and bool(getattr(raw, "in_transaction", False))
+
+
+def flush_in_table_order(session: Session) -> None:
+    """Insert the session's new rows table by table, parents first by foreign key.
+
+    The unit of work orders inserts only along relationships; a command that prepared a new case's rows in
+    memory (the case, its first task and what the task's record writer made, linked by reserved ids) flushes
+    them with this, so each row's parent is in the database before it.
+    """
+    from .models import Base
+
+    rank = {table.name: i for i, table in enumerate(Base.metadata.sorted_tables)}
+
+    def parents_first(row: object) -> int:
+        return rank[str(getattr(row, "__tablename__", ""))]
+
+    pending = sorted(session.new, key=parents_first)
+    for row in pending:
+        session.expunge(row)
+    for _rank, rows in groupby(pending, key=parents_first):
+        session.add_all(list(rows))
+        session.flush()
 
 
 def reserve_id(session: Session, record: type[Base]) -> int:

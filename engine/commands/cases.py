@@ -40,6 +40,7 @@ from ..runtime.stored_versions import files_of, spec_of
 from ..runtime.timers import engine_time, next_timer_at
 from ..runtime.workflow import (
     StepFailed,
+    UserTaskView,
     catch_message,
     complete_user_task,
     dump_state,
@@ -123,7 +124,7 @@ def complete_task(session: Session, clock: Clock, actor: UserRecord, task_id: in
             validate_form(schema, data, element=task.element_id, now=clock())
             workflow = load_state(spec_of(version), case.workflow_state)
             props = _task_properties(workflow, task)
-            step_data = _workflow_data(data, props)
+            step_data = workflow_data(data, props)
             if props.get(RECORD_PROPERTY):  # its rows wait, with reserved ids, until the step has run
                 context = RecordContext(session, clock, actor, case, task, version)
                 step_data.update(write_record(context, props[RECORD_PROPERTY], data))
@@ -401,20 +402,25 @@ def _sync_tasks(session: Session, clock: Clock, case: CaseRecord, workflow: Bpmn
     for view in ready.values():
         if view.spiff_id in known:
             continue
-        props = view.properties
-        body_variable = props.get(CANDIDATE_BODY_PROPERTY)
-        row = TaskRecord(
-            case_id=case.id, municipality_id=case.municipality_id, spiff_task_id=view.spiff_id,
-            element_id=view.element_id, name=view.name, role=resolve_role(session, case, roles, view),
-            candidate_body_id=view.data.get(body_variable) if body_variable else None,
-            subject_id=view.data.get("action_id"), kind=task_kind(props),
-            form_file=props.get("formJsonSchemaFilename"), ui_file=props.get("formUiSchemaFilename"),
-            status=TaskStatus.OPEN, priority=int(props.get("priority", 0) or 0), created_at=now,
-            due_at=parse_duration(props["dueIn"], now) if props.get("dueIn") else None,
-            follow_up_at=parse_duration(props["followUpIn"], now) if props.get("followUpIn") else None,
-        )
+        row = task_row(session, case, roles, view, now)
         session.add(row)  # written with the command's other rows (an announcement's reads write it first)
-        announce_new_task(session, clock, row, props)
+        announce_new_task(session, clock, row, view.properties)
+
+
+def task_row(session: Session, case: CaseRecord, roles: RoleMap, view: UserTaskView, now: datetime) -> TaskRecord:
+    """The inbox's row for a task the process has just made ready (not yet added to the session)."""
+    props = view.properties
+    body_variable = props.get(CANDIDATE_BODY_PROPERTY)
+    return TaskRecord(
+        case_id=case.id, municipality_id=case.municipality_id, spiff_task_id=view.spiff_id,
+        element_id=view.element_id, name=view.name, role=resolve_role(session, case, roles, view),
+        candidate_body_id=view.data.get(body_variable) if body_variable else None,
+        subject_id=view.data.get("action_id"), kind=task_kind(props),
+        form_file=props.get("formJsonSchemaFilename"), ui_file=props.get("formUiSchemaFilename"),
+        status=TaskStatus.OPEN, priority=int(props.get("priority", 0) or 0), created_at=now,
+        due_at=parse_duration(props["dueIn"], now) if props.get("dueIn") else None,
+        follow_up_at=parse_duration(props["followUpIn"], now) if props.get("followUpIn") else None,
+    )
 
 
 def _open_task(session: Session, task_id: int, actor: UserRecord | None = None,
@@ -437,7 +443,7 @@ def _task_properties(workflow: BpmnWorkflow, task: TaskRecord) -> dict[str, Any]
     raise Conflict(f"task '{task.element_id}' is no longer waiting", element=task.element_id)
 
 
-def _workflow_data(data: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
+def workflow_data(data: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
     listed = props.get(WORKFLOW_FIELDS_PROPERTY)
     if not listed:
         # A task with a case-file writer keeps its form out of workflow data; others pass it all on.

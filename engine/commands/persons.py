@@ -7,7 +7,7 @@ whether one is open), never a case's content; every search is audited with what 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
@@ -21,6 +21,7 @@ from ..db import transaction
 from ..errors import FieldError, FormInvalid, NotFound
 from ..models import CaseRecord, CaseStatus, ProcessVersionRecord, UserRecord
 from .cases import start_case
+from .opening import open_with_form
 
 MAX_MATCHES = 20
 
@@ -66,9 +67,10 @@ def find_persons(session: Session, clock: Clock, user: UserRecord, text: str | N
 
 
 def start_for_person(session: Session, clock: Clock, actor: UserRecord, version: ProcessVersionRecord,
-                     title: str, person_id: int) -> CaseRecord:
+                     title: str, person_id: int, data: dict[str, Any] | None = None) -> CaseRecord:
     """A new consultation of a known person: the next episode of their record, following their latest case.
-    A person whose consultation is still open is refused: their new concern belongs to that case."""
+    A person whose consultation is still open is refused: their new concern belongs to that case.
+    With `data`, its first task is completed with that form in the same command (`open_with_form`)."""
     permissions.require_case_start(actor)
     person = session.get(PersonRecord, person_id) if 0 < person_id < 2**31 else None
     if person is None or person.municipality_id != actor.municipality_id:
@@ -79,5 +81,9 @@ def start_for_person(session: Session, clock: Clock, actor: UserRecord, version:
     if any(status != CaseStatus.COMPLETED for _id, _episode, status in latest):
         raise FormInvalid([FieldError("person_id", "person_has_open_case")], element="case_start")
     episode = latest[0].episode + 1 if latest else 1
+    previous_case_id = latest[0].id if latest else None
+    if data is not None:
+        return open_with_form(session, clock, actor, version, title, data, person_id=person.id, episode=episode,
+                              previous_case_id=previous_case_id)
     return start_case(session, clock, actor, version, title, person_id=person.id, episode=episode,
-                      previous_case_id=latest[0].id if latest else None)
+                      previous_case_id=previous_case_id)

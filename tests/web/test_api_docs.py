@@ -19,3 +19,13 @@ def test_the_docs_page_loads_only_files_tsunagu_serves_and_needs_no_token(client
 def test_only_the_listed_swagger_files_are_served(client):
     assert client.get("/api/v1/docs/assets/index.html").status_code == 404
     assert client.get("/api/v1/docs/assets/..%2Fpackage.json").status_code == 404
+
+
+def test_every_operation_is_grouped_under_one_described_tag(client):
+    document = client.get("/api/v1/openapi.json").json
+    described = [tag["name"] for tag in document["tags"]]
+    assert described[:2] == ["Process definitions", "Tasks"] and all(t["description"] for t in document["tags"])
+    used = {path: op["tags"] for path, ops in document["paths"].items() for op in ops.values()}
+    assert all(len(tags) == 1 and tags[0] in described for tags in used.values()), used
+    assert used["/cases/{case_id}/consents"] == ["Cases"] and used["/incidents"] == ["Incidents"]
+    assert {tags[0] for tags in used.values()} == set(described)

@@ -17,6 +17,14 @@ from .schemas import ErrorSchema
 
 DESCRIBED = (cases.describe, processes.describe, tasks.describe, case_commands.describe, operations.describe)
 
+# Operations are grouped by the first segment of their path, in this order on the docs page.
+TAGS = {"process-definitions": ("Process definitions", "プロセス定義: 新しいケースを開始できる版、キーによる開始"),
+        "tasks": ("Tasks", "タスク: 一覧、件数、フォーム、引き受け、完了、担当の変更"),
+        "cases": ("Cases", "ケース: 概要、経過、ケースファイル、同意、支援アクション"),
+        "message": ("Messages", "メッセージ: 待っているケースへの通知 (Camunda と同じ形)"),
+        "incidents": ("Incidents", "インシデント: エラーで止まったケースと再試行"),
+        "deployments": ("Deployments", "デプロイ: プロセスパッケージの検証と反映")}
+
 
 @cache
 def document() -> dict[str, Any]:
@@ -30,7 +38,13 @@ def document() -> dict[str, Any]:
     spec.components.schema("Error", schema=ErrorSchema)
     for describe in DESCRIBED:
         describe(spec)
-    return spec.to_dict()
+    for name, description in TAGS.values():
+        spec.tag({"name": name, "description": description})
+    document = spec.to_dict()
+    for path, methods in document["paths"].items():
+        for found in methods.values():
+            found["tags"] = [TAGS[path.split("/")[1]][0]]
+    return document
 
 
 @bp.get("/openapi.json")

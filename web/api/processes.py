@@ -9,7 +9,7 @@ from marshmallow import Schema, fields, validate
 from werkzeug.wrappers import Response
 
 from tsunagu.engine.access import permissions
-from tsunagu.engine.commands import cases, persons
+from tsunagu.engine.commands import cases, opening, persons
 from tsunagu.engine.errors import NotFound
 from tsunagu.processes.registry import startable_versions
 
@@ -33,10 +33,14 @@ class ProcessDefinitionSchema(Schema):
 
 
 class StartSchema(Schema):
-    """POST .../start: the case's title, and the person's record for a returning person's next episode."""
+    """POST .../start: the case's title, the person's record for a returning person's next episode, and the
+    first task's form, which completes that task in the same command."""
 
     title = fields.Str(load_default="", validate=validate.Length(max=300))
     person_id = fields.Int(data_key="personId", validate=validate.Range(min=1, max=MAX_ID))
+    form = fields.Dict(keys=fields.Str(), metadata={
+        "description": "the first task's form (its JSON Schema: GET /tasks/{id} of a case started without it); "
+                       "the case opens only if the form is valid, with that task completed"})
 
 
 DEFINITIONS, START = ProcessDefinitionSchema(many=True), StartSchema()
@@ -57,7 +61,10 @@ def start(key: str) -> Response:
     if version is None:
         raise NotFound("no such process", element=key[:200])
     if "person_id" in body:
-        case = persons.start_for_person(db.session, clock(), g.user, version, body["title"], body["person_id"])
+        case = persons.start_for_person(db.session, clock(), g.user, version, body["title"], body["person_id"],
+                                        body.get("form"))
+    elif "form" in body:
+        case = opening.open_with_form(db.session, clock(), g.user, version, body["title"], body["form"])
     else:
         case = cases.start_case(db.session, clock(), g.user, version, body["title"])
     return after_step(case, status=201)
@@ -71,7 +78,7 @@ def describe(spec: APISpec) -> None:
         "The live version of every process the municipality may start cases on",
         json_content({"type": "array", "items": "ProcessDefinition"}, "the definitions"), refusals=("401",))})
     spec.path(path="/process-definitions/key/{key}/start", operations={"post": operation(
-        "Open a case of the process and run it to its first task", json_content("CaseAfterStep", "the new case"),
+        "Open a case of the process and run it to its first task (completed with `form` if given)", json_content("CaseAfterStep", "the new case"),
         status="201", refusals=("401", "403", "404", "409", "422"),
         parameters=[{"in": "path", "name": "key", "required": True, "schema": {"type": "string", "maxLength": 200}}],
         requestBody={"required": False, "content": {"application/json": {"schema": "Start"}}})})
