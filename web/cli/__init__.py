@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from . import (  # noqa: F401  (register commands)
+    backup,
     catalogue,
     core,
     decisions,
