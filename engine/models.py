@@ -322,6 +322,13 @@ class CaseRecord(Base):
     # from this moment sharing rests on the council basis alone, with the person's wishes on record.
     secrecy_since: Mapped[datetime | None]
     secrecy_wishes: Mapped[str | None] = mapped_column(Text)
+    # A data-subject request to stop use (利用停止請求) suspends the case (status SUSPENDED) with its reason;
+    # lifting it resumes the case where its workflow waits.
+    suspended_at: Mapped[datetime | None]
+    suspended_reason: Mapped[str | None] = mapped_column(Text)
+    # The case file was disposed of at the end of its retention: what remains is the anonymous skeleton
+    # the reports count (dates, channel, risk, closure reason, task kinds and times, assessment scores).
+    anonymised_at: Mapped[datetime | None]
     # Facts lists sort and count by, kept on the case as they change so that no list reads a workflow
     # or searches a case's history: how the consultation came in and on which day (the intake),
     # the council's latest decision with its risk and next review, the person's latest contact.

@@ -6,6 +6,7 @@ from tsunagu.engine.casefile import governance, tables  # noqa: F401  (registers
 from tsunagu.engine.db import make_engine
 from tsunagu.engine.models import Base
 from tsunagu.engine.ops import tables as ops_tables  # noqa: F401
+from tsunagu.engine.records import tables as records_tables  # noqa: F401
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url")
