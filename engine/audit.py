@@ -28,7 +28,8 @@ def record(session: Session, clock: Clock, actor: UserRecord | None, action: str
 
 TIMELINE_ACTIONS = ("case.started", "task.claimed", "task.unclaimed", "task.assigned", "task.completed",
                     "case.error", "case.retried", "case.completed", "case.tabled", "council.decided",
-                    "action.added", "consent.withdrawn", "review.requested", "timer.fired", "case.break_glass")
+                    "action.added", "consent.withdrawn", "review.requested", "timer.fired", "case.break_glass",
+                    "case.suspended", "case.resumed")
 
 
 def case_timeline(session: Session, case_id: int) -> list[AuditRecord]:

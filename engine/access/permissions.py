@@ -225,3 +225,11 @@ def require_municipal_admin(actor: UserRecord | None, municipality_id: int) -> N
         return
     if not (actor.active and _holds(actor, {Role.ADMIN}) and actor.municipality_id == municipality_id):
         raise Forbidden("only administrators of this municipality may do this")
+
+
+def require_privacy_desk(user: UserRecord) -> None:
+    """Data-subject requests (開示・訂正・利用停止請求, privacy law Arts. 76, 90, 98) are handled by the
+    municipality's privacy desk: its active supervisors, who read and correct the person's whole record for
+    the request. Administrators run the system and do not read case content."""
+    if not (user.active and _holds(user, {Role.SUPERVISOR})):
+        raise Forbidden("only supervisors handle data-subject requests")

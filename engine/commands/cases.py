@@ -33,6 +33,7 @@ from ..models import (
 )
 from ..ops.notifications import announce_assignment, announce_new_task
 from ..ops.tables import IncidentRecord
+from ..records.retention import stamp_closure, stamp_opening
 from ..runtime.forms import today_in_japan, validate_form, with_defaults
 from ..runtime.kinds import CONTACT_KINDS, RECORD_PROPERTY, task_kind
 from ..runtime.roles_map import RoleMap
@@ -68,6 +69,7 @@ Requirement = Callable[[UserRecord, CaseRecord, datetime], None]
 
 NO_FORM: dict[str, Any] = {"type": "object"}
 CONCERN_FORM = "concern-schema.json"  # the process folder's form for a lay referrer's concern
+SUSPENDED_CASE = "the case is suspended at the person's request to stop its use"
 
 
 def start_case(session: Session, clock: Clock, actor: UserRecord, version: ProcessVersionRecord,
@@ -99,6 +101,7 @@ def start_case(session: Session, clock: Clock, actor: UserRecord, version: Proce
         session.flush()
         join_staff(session, case.id, actor, now, new_case=True)
         case.reference = f"{now.astimezone(ZoneInfo(DEFAULT_ZONE)).year}-{case.id:06d}"
+        stamp_opening(session, case)  # retention counted from the opening
         if concern is not None:
             session.add(FormSubmissionRecord(case_id=case.id, task_id=None, form_id=CONCERN_FORM,
                                              form_version=version.content_hash, data=concern,
@@ -156,6 +159,8 @@ def _workable_task(session: Session, clock: Clock, actor: UserRecord, task_id: i
     if task.case.status == CaseStatus.ERROR:
         raise InvalidState("the case is stopped on an error; an operator must retry it first",
                            element=task.case.error_element)
+    if task.case.status == CaseStatus.SUSPENDED:  # at the person's request to stop its use (privacy law Art. 98)
+        raise InvalidState(SUSPENDED_CASE, element=task.case.reference)
     return task
 
 
@@ -183,6 +188,8 @@ def claim_task(session: Session, clock: Clock, actor: UserRecord, task_id: int) 
         permissions.require_task_work(actor, task, clock())
         if task.assignee_id not in (None, actor.id):
             raise Conflict(f"task '{task.element_id}' is already claimed", element=task.element_id)
+        if task.case.status == CaseStatus.SUSPENDED:
+            raise InvalidState(SUSPENDED_CASE, element=task.case.reference)
         task.assignee_id = actor.id
         join_staff(session, task.case_id, actor, clock())
         _touch(task.case, clock)
@@ -311,6 +318,7 @@ def record_step(session: Session, clock: Clock, actor: UserRecord | None, case: 
         _mirror_variables(case, workflow)
         if case.status == CaseStatus.COMPLETED:
             case.completed_at = clock()
+            stamp_closure(session, case)  # retention counted from the closure
             # A path that closes without the closure form (e.g. referral out) names its reason in data.
             case.closure_reason = case.closure_reason or workflow.data.get("closure_reason")
             audit.record(session, clock, actor, "case.completed", case_id=case.id)

@@ -30,6 +30,7 @@ from ..models import (
     TaskStatus,
     UserRecord,
 )
+from ..records.retention import stamp_opening
 from ..runtime.forms import validate_form, with_defaults
 from ..runtime.kinds import CONTACT_KINDS, RECORD_PROPERTY
 from ..runtime.stored_versions import files_of, spec_of
@@ -110,6 +111,7 @@ def _record_opening(session: Session, clock: Clock, actor: UserRecord, case: Cas
         case.last_contact_at = now
     session.add_all([case, task])
     join_staff(session, case.id, actor, now, new_case=True)
+    stamp_opening(session, case)  # retention counted from the opening
     if task.form_file:
         session.add(FormSubmissionRecord(case_id=case.id, task_id=task.id, form_id=task.form_file,
                                          form_version=version.content_hash, data=data,

@@ -135,7 +135,7 @@ def view_case(session: Session, clock: Clock, user: UserRecord, case_id: int, pa
     """Open a case file for reading; the read is audited with its basis, allowed or not."""
     with transaction(session):
         case = session.get(CaseRecord, case_id)
-        if case is None:
+        if case is None or case.anonymised_at is not None:  # disposed of at the end of its retention: gone
             raise NotFound("no such case", element=str(case_id))
         found = permissions.access_to(user, case, clock())
         audit.record(session, clock, user, "case.viewed" if found.allowed else "case.view_refused", case_id=case.id,

@@ -21,11 +21,12 @@ from .. import audit
 from ..access.permissions import require_admin
 from ..clock import Clock
 from ..db import transaction
-from ..errors import Conflict
+from ..errors import Conflict, InvalidState
 from ..models import CaseRecord, CaseStatus, UserRecord
 from ..ops.mail import MailSettings, dispatch_pending
 from ..ops.notifications import notice_due_tasks
 from ..ops.tables import IncidentRecord, SchedulerLeaseRecord
+from ..records.disposal import dispose_everywhere
 from ..runtime.stored_versions import spec_of
 from ..runtime.timers import next_timer_at
 from ..runtime.workflow import StepFailed, fire_timers, load_state
@@ -34,6 +35,7 @@ from .cases import advance, status_of
 log = logging.getLogger(__name__)
 LEASE_NAME = "timers"
 LEASE_RENEW_EVERY = 50  # firings
+DISPOSAL_LEASE, DISPOSAL_EVERY = "disposal", timedelta(days=1)  # records past their retention: once a day
 ACTIVE = (CaseStatus.RUNNING, CaseStatus.WAITING)
 
 
@@ -57,6 +59,7 @@ class PassReport:
     mails_sent: int = 0
     mails_failed: int = 0
     skipped: bool = False  # another scheduler holds the SQLite lease
+    disposed: int = 0  # rows deleted or anonymised at the end of their retention
 
 
 def acquire_lease(session: Session, clock: Clock, holder: str, seconds: int) -> bool:
@@ -84,6 +87,26 @@ def release_lease(session: Session, holder: str) -> None:
         session.execute(update(SchedulerLeaseRecord).where(
             SchedulerLeaseRecord.name == LEASE_NAME, SchedulerLeaseRecord.holder == holder,
         ).values(expires_at=SchedulerLeaseRecord.expires_at - timedelta(days=3650)))
+
+
+def _disposal_due(session: Session, clock: Clock, holder: str) -> bool:
+    """Whether this pass runs the day's disposal: the first pass of any scheduler once the last run's day is
+    over takes it for the next day (one read when it is not due)."""
+    now = clock()
+    lease = session.scalar(select(SchedulerLeaseRecord.expires_at).where(SchedulerLeaseRecord.name == DISPOSAL_LEASE))
+    session.rollback()  # end the read, so that a SQLite reader holds nothing between passes
+    if lease is not None and lease > now:
+        return False
+    try:
+        with transaction(session):
+            if lease is None:
+                session.add(SchedulerLeaseRecord(name=DISPOSAL_LEASE, holder=holder, expires_at=now + DISPOSAL_EVERY))
+                return True
+            return bool(cast(CursorResult[Any], session.execute(update(SchedulerLeaseRecord).where(
+                SchedulerLeaseRecord.name == DISPOSAL_LEASE, SchedulerLeaseRecord.expires_at <= now,
+            ).values(holder=holder, expires_at=now + DISPOSAL_EVERY))).rowcount)
+    except (IntegrityError, Conflict):
+        return False
 
 
 def _claim_next(session: Session, now: datetime, passed: set[int]) -> CaseRecord | None:
@@ -165,7 +188,8 @@ def _record_failure(session: Session, clock: Clock, policy: TimerPolicy, case: C
 
 def run_pass(session_factory: sessionmaker[Session], clock: Clock, policy: TimerPolicy, holder: str,
              mail: MailSettings | None = None, limit: int | None = None) -> PassReport:
-    """One scheduler pass: due timers in due order, due-soon and overdue notices, then pending mail."""
+    """One scheduler pass: due timers in due order, due-soon and overdue notices, then pending mail; on the
+    first pass of a day, the records past their retention (engine.records.disposal)."""
     report = PassReport()
     with session_factory() as session:
         if session.get_bind().dialect.name == "sqlite" and not acquire_lease(session, clock, holder, policy.lease_s):
@@ -185,6 +209,9 @@ def run_pass(session_factory: sessionmaker[Session], clock: Clock, policy: Timer
         report.notices = notice_due_tasks(session, clock, policy.due_soon_hours)
     if mail is not None:
         report.mails_sent, report.mails_failed = dispatch_pending(session_factory, clock, mail)
+    with session_factory() as session:
+        if _disposal_due(session, clock, holder):
+            report.disposed = dispose_everywhere(session, clock)
     if report.fired or report.failed:
         log.info("scheduler pass: fired %d, failed %d, incidents %d", len(report.fired), len(report.failed),
                  len(report.incidents))
@@ -199,6 +226,8 @@ def retry_incident(session: Session, clock: Clock, actor: UserRecord, incident_i
             raise Conflict("the incident is already resolved", element=str(incident_id))
         require_admin(actor, incident.case)
         case = incident.case
+        if case.status == CaseStatus.SUSPENDED:  # the person asked to stop its use: resuming is their request's
+            raise InvalidState("the case is suspended at the person's request; resume it first", element=case.reference)
         workflow = load_state(spec_of(case.process_version), case.workflow_state)
         case.status, case.next_timer_at = status_of(workflow), next_timer_at(workflow)
         case.timer_attempts = 0

@@ -6,7 +6,7 @@ from pathlib import Path
 
 ENGINE = Path(__file__).resolve().parents[2] / "engine"
 # The foundation (modules at engine/'s top) is level 0; each package may import only lower levels.
-LEVEL = {"": 0, "runtime": 1, "casefile": 2, "ops": 2, "access": 3, "admin": 4, "commands": 5}
+LEVEL = {"": 0, "runtime": 1, "casefile": 2, "ops": 2, "access": 3, "admin": 4, "records": 4.5, "commands": 5}
 
 
 def _package_of(path: Path, engine: Path = ENGINE) -> str:
