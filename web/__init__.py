@@ -38,12 +38,15 @@ from . import (
     prints,
     process_diff,
     reports,
+    subject_requests,
     supervision,
     task_settings,
     tasks,
 )
 from .admin import catalogue as admin_catalogue
+from .admin import file_register as admin_file_register
 from .admin import organisations as admin_organisations
+from .admin import retention as admin_retention
 from .admin import security as admin_security
 from .admin import teams as admin_teams
 from .admin import tokens as admin_tokens
@@ -102,6 +105,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     for blueprint in (auth.bp, account.bp, pledge.bp, inbox.bp, tasks.bp, cases.bp, case_records.bp, concern.bp,
                       council.bp, notices.bp, admin.bp, admin_users.bp, admin_organisations.bp, admin_catalogue.bp,
                       admin_security.bp, admin_teams.bp, admin_tokens.bp, prints.bp, designer.bp, case_list.bp,
+                      admin_retention.bp,
+                      admin_file_register.bp,
+                      subject_requests.bp,
                       supervision.bp, ledger.bp, reports.bp, process_diff.bp, case_migration.bp, task_settings.bp,
                       decision_tables.bp, modeller.bp, form_editor.bp, decision_modeller.bp, api_bp):
         app.register_blueprint(blueprint)

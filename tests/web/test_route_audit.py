@@ -10,9 +10,10 @@ from tsunagu.engine.access import tokens
 from tsunagu.engine.admin import teams
 from tsunagu.engine.casefile.tables import AgendaItemRecord, ConsentRecord
 from tsunagu.engine.models import AuditRecord, CaseRecord, TaskRecord, TaskStatus
+from tsunagu.engine.records import requests
 from tsunagu.web.extensions import db
 
-ID_ARGUMENTS = {"case_id", "task_id", "consent_id", "meeting_id"}
+ID_ARGUMENTS = {"case_id", "task_id", "consent_id", "meeting_id", "request_id"}
 
 # POST commands: each calls one engine command that writes its own audit row naming the case, in the
 # same transaction as the change. Only POST routes may be listed; pages that read are always tried.
@@ -46,6 +47,14 @@ AUDITED_BY_COMMAND = {
     "api.withdraw_case_consent": "events.withdraw_consent -> consent.withdrawn",
     "api.add_case_action": "events.add_support_action -> action.added",
     "api.set_task_assignee": "handover.assign_task -> task.assigned",
+    # A data-subject request names a person, and through them their cases (web/subject_requests.py).
+    "subject_requests.link": "requests.link_person -> subject_request.person_linked (reads no case)",
+    "subject_requests.decide": "requests.decide -> subject_request.decided (reads no case)",
+    "subject_requests.withdraw": "requests.withdraw -> subject_request.withdrawn (reads no case)",
+    "subject_requests.correct_person": "corrections.correct_person -> record.corrected (the person's row)",
+    "subject_requests.correct_answer": "corrections.correct_submission -> record.corrected (names the case)",
+    "subject_requests.suspend": "suspension.suspend -> case.suspended (each case)",
+    "subject_requests.resume": "suspension.resume -> case.resumed (each case)",
 }
 
 
@@ -98,12 +107,16 @@ def unaudited_routes(app, client, login, session, case, values: dict, cast: list
     return problems
 
 
-def _situation(session, standard_case):
-    """A decided case: a meeting, a consent and an open partner task, and the values for each argument."""
+def _situation(session, clock, supervisor, standard_case):
+    """A decided case: a meeting, a consent, an open partner task and a disclosure request about its person,
+    and the values for each argument."""
     case = standard_case()
     task = session.scalar(select(TaskRecord).where(TaskRecord.case_id == case.id,
                                                    TaskRecord.status == TaskStatus.OPEN).order_by(TaskRecord.id))
-    values = {"case_id": case.id, "task_id": task.id,
+    request = requests.receive(session, clock, supervisor, "disclosure", "本人", "2026-11-27", None,
+                               person_id=case.person_id)
+    session.commit()
+    values = {"case_id": case.id, "task_id": task.id, "request_id": request.id,
               "consent_id": session.scalar(select(ConsentRecord.id).where(ConsentRecord.case_id == case.id)),
               "meeting_id": session.scalar(select(AgendaItemRecord.meeting_id)
                                            .where(AgendaItemRecord.case_id == case.id))}
@@ -112,23 +125,25 @@ def _situation(session, standard_case):
 
 def test_every_route_naming_a_case_audits_the_read_or_is_an_audited_command(
         app, client, login, session, clock, caseworker, supervisor, coordinator, admin, body_partners, standard_case):
-    case, values = _situation(session, standard_case)
+    case, values = _situation(session, clock, supervisor, standard_case)
     team = teams.add_team(session, clock, None, caseworker.municipality_id, name="相談第1班")
     teams.set_member(session, clock, None, caseworker.municipality_id, team.id, caseworker.id)
     teams.set_member(session, clock, None, caseworker.municipality_id, team.id, supervisor.id, supervises=True)
-    cast = [caseworker, coordinator, body_partners["npo_ibasho"], admin, supervisor]
+    # The supervisor before the administrator, who signs in with a one-time code that cannot be used twice at
+    # the test's fixed time (the request pages refuse everyone but supervisors).
+    cast = [caseworker, coordinator, body_partners["npo_ibasho"], supervisor, admin]
     assert unaudited_routes(app, client, login, session, case, values, cast, clock) == []
     known = {rule.endpoint for rule in app.url_map.iter_rules()}
     assert set(AUDITED_BY_COMMAND) <= known, "the allowlist names a route that no longer exists"
 
 
 def test_a_new_page_showing_a_case_without_auditing_is_caught(app, client, login, session, clock, caseworker,
-                                                             standard_case):
+                                                             supervisor, standard_case):
     @app.route("/cases/<int:case_id>/summary-for-print")
     def leaky(case_id: int):
         return db.session.get(CaseRecord, case_id).title  # reads case data, audits nothing
 
-    case, values = _situation(session, standard_case)
+    case, values = _situation(session, clock, supervisor, standard_case)
     problems = unaudited_routes(app, client, login, session, case, values, [caseworker], clock)
     assert f"leaky: caseworker opened /cases/{case.id}/summary-for-print and no audit row names the case" in problems
     assert f"cases.show: caseworker opened /cases/{case.id} and no audit row names the case" not in problems
