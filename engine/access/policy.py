@@ -74,7 +74,7 @@ DENIED = Access(False)
 
 def case_access(session: Session, user: UserRecord, case: CaseRecord, now: datetime) -> Access:
     """The strongest basis the user has to read this case now, or DENIED."""
-    if not user.active:
+    if not user.active or case.anonymised_at is not None:  # a disposed-of case file: no basis remains
         return DENIED
     if user.municipality_id != case.municipality_id:  # only a joint council's business crosses municipalities
         if _access_ended(session, case, now):

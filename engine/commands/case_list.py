@@ -196,7 +196,9 @@ def visible_cases(session: Session, user: UserRecord, now: datetime, *, exportab
             clauses.append(and_(live, or_(*council, *body)))
     if not clauses:
         return false()
-    return and_(CaseRecord.municipality_id == user.municipality_id, or_(*clauses))
+    # A case file disposed of at the end of its retention is listed to nobody (its skeleton is for the reports).
+    return and_(CaseRecord.municipality_id == user.municipality_id, CaseRecord.anonymised_at.is_(None),
+                or_(*clauses))
 
 
 def _staff_works(staff: ColumnElement[bool]) -> ColumnElement[bool]:

@@ -106,7 +106,8 @@ def recent_cases(session: Session, user: UserRecord, today: date,
     since = datetime.combine(today - timedelta(days=RECENT_DAYS), time(), tzinfo=JAPAN)
     return list(session.execute(
         select(CaseRecord.id, CaseRecord.reference, CaseRecord.title, CaseRecord.status, CaseRecord.updated_at)
-        .where(CaseRecord.municipality_id == user.municipality_id, CaseRecord.updated_at >= since, visible)
+        .where(CaseRecord.municipality_id == user.municipality_id, CaseRecord.updated_at >= since, visible,
+               CaseRecord.anonymised_at.is_(None))
         .order_by(CaseRecord.updated_at.desc(), CaseRecord.id.desc()).limit(limit)
     ).all())
 

@@ -41,4 +41,7 @@ def test_an_anonymised_case_is_not_found_and_the_lists_still_show(client, login,
         response = client.get(address)
         assert response.status_code in (200, 403), address
         assert "山田さんの相談" not in response.get_data(as_text=True), address
+        assert f"/cases/{case.id}\"" not in response.get_data(as_text=True), address  # not listed at all
+    for address in (f"/cases/{case.id}/print", f"/cases/{case.id}/export.json"):
+        assert client.get(address).status_code == 404, address
     assert session.scalar(select(CaseRecord.title).where(CaseRecord.id == case.id)) == ""
