@@ -21,7 +21,7 @@ from ..db import transaction
 from ..errors import FieldError, FormInvalid, NotFound
 from ..models import CaseRecord, FormSubmissionRecord, UserRecord
 from ..runtime.forms import validate_form
-from .requests import TEXT_MAX, acting_on
+from .requests import acting_on, required_reason
 from .subject_data import REVIEW_FORMS, submission_schema
 from .tables import RequestKind
 
@@ -33,7 +33,7 @@ BIRTH_YEARS = (1900, 2100)
 def correct_person(session: Session, clock: Clock, actor: UserRecord, request_id: int, field: str, value: Any,
                    reason: str) -> PersonRecord:
     """Correct the request's person's name, kana or birth year; audited with the old and new value."""
-    text = _reason(reason)
+    text = required_reason(reason)
     with transaction(session):
         request, person = acting_on(session, actor, request_id, RequestKind.CORRECTION)
         new = _person_value(field, value)
@@ -50,7 +50,7 @@ def correct_submission(session: Session, clock: Clock, actor: UserRecord, reques
                        field: str, value: Any, reason: str) -> FormSubmissionRecord:
     """Correct one answer of a form submission of the request's person, valid by that form's schema; audited
     with the old and new value (an empty value removes an optional answer)."""
-    text = _reason(reason)
+    text = required_reason(reason)
     with transaction(session):
         request, person = acting_on(session, actor, request_id, RequestKind.CORRECTION)
         submission = session.get(FormSubmissionRecord, submission_id) if isinstance(submission_id, int) else None
@@ -137,11 +137,3 @@ def _person_value(field: object, value: Any) -> Any:
         raise FormInvalid([FieldError(name, "format", {"format": "text"})])
     return text or None
 
-
-def _reason(reason: object) -> str:
-    text = reason.strip() if isinstance(reason, str) else ""
-    if not text:
-        raise FormInvalid([FieldError("reason", "required")])
-    if len(text) > TEXT_MAX:
-        raise FormInvalid([FieldError("reason", "maxLength", {"limit": TEXT_MAX})])
-    return text

@@ -160,6 +160,15 @@ def acting_on(session: Session, actor: UserRecord, request_id: int,
     return request, session.get_one(PersonRecord, request.person_id)
 
 
+def required_reason(reason: object) -> str:
+    """The reason a correction, suspension or resumption records: required, at most TEXT_MAX characters."""
+    errors: list[FieldError] = []
+    text = _text(reason, "reason", TEXT_MAX, errors, required=True)
+    if errors or text is None:
+        raise FormInvalid(errors or [FieldError("reason", "required")])
+    return text
+
+
 def _open_request(session: Session, actor: UserRecord, request_id: int) -> SubjectRequestRecord:
     request = request_of(session, actor, request_id)
     if request.status != RequestStatus.RECEIVED:

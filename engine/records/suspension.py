@@ -17,11 +17,11 @@ from sqlalchemy.orm.attributes import flag_modified
 from .. import audit
 from ..clock import Clock
 from ..db import transaction
-from ..errors import FieldError, FormInvalid, InvalidState
+from ..errors import InvalidState
 from ..models import CaseRecord, CaseStatus, UserRecord
 from ..runtime.stored_versions import spec_of
 from ..runtime.workflow import load_state, ready_user_tasks
-from .requests import TEXT_MAX, acting_on
+from .requests import acting_on, required_reason
 from .tables import RequestKind
 
 # What a stop-use request suspends: every case not closed (one stopped on an error too, so that retrying
@@ -31,7 +31,7 @@ SUSPENDABLE = (CaseStatus.RUNNING, CaseStatus.WAITING, CaseStatus.ERROR)
 
 def suspend(session: Session, clock: Clock, actor: UserRecord, request_id: int, reason: str) -> list[CaseRecord]:
     """Suspend every open case of the stop-use request's person, with the reason; audited per case."""
-    text = _reason(reason)
+    text = required_reason(reason)
     with transaction(session):
         request, person = acting_on(session, actor, request_id, RequestKind.SUSPENSION)
         found = _cases(session, person.id, request.municipality_id, SUSPENDABLE)
@@ -50,7 +50,7 @@ def suspend(session: Session, clock: Clock, actor: UserRecord, request_id: int, 
 def resume(session: Session, clock: Clock, actor: UserRecord, request_id: int, reason: str) -> list[CaseRecord]:
     """Lift the suspension of the request's person's cases: each goes back to where its process stands, the
     suspension's reason cleared; audited per case with the reason for lifting it."""
-    text = _reason(reason)
+    text = required_reason(reason)
     with transaction(session):
         request, person = acting_on(session, actor, request_id, RequestKind.SUSPENSION)
         found = _cases(session, person.id, request.municipality_id, (CaseStatus.SUSPENDED,))
@@ -92,11 +92,3 @@ def _touch(case: CaseRecord, now: datetime) -> None:
     case.updated_at = now
     flag_modified(case, "updated_at")  # the row is written, so its lock version moves: a racing command conflicts
 
-
-def _reason(reason: object) -> str:
-    text = reason.strip() if isinstance(reason, str) else ""
-    if not text:
-        raise FormInvalid([FieldError("reason", "required")])
-    if len(text) > TEXT_MAX:
-        raise FormInvalid([FieldError("reason", "maxLength", {"limit": TEXT_MAX})])
-    return text

@@ -259,6 +259,8 @@ def test_stopping_use_suspends_the_case_which_says_so_and_offers_no_task_work_un
     since = clock().astimezone(ZoneInfo("Asia/Tokyo")).strftime("%Y-%m-%d %H:%M")
     assert "利用停止中" in banner and f"{since} から" in banner and "本人の申出（第98条）" in banner
     assert "/tasks/" not in element(case_page, "case-tasks")  # no task can be opened to work
+    rows = [row for row in _page(client.get("/")).split("<tr") if person_case.reference in row]
+    assert rows and all("利用停止中" in row and "/claim" not in row for row in rows)  # the inbox says so too
 
     login(supervisor)
     page = _page(client.get(f"/requests/{request.id}"))
