@@ -53,6 +53,7 @@ from ..runtime.workflow import (
     retry_failed_tasks,
     sent_messages,
     start_workflow,
+    status_of,
     waits_for_message,
 )
 from .drafts import discard_drafts
@@ -382,15 +383,6 @@ def _cases_that_may_wait(session: Session, sender: CaseRecord, name: str) -> lis
                CaseRecord.status.in_((CaseStatus.RUNNING, CaseStatus.WAITING)),
                ProcessVersionRecord.spec.contains(json.dumps(name), autoescape=True))
         .order_by(CaseRecord.id)))
-
-
-def status_of(workflow: BpmnWorkflow) -> CaseStatus:
-    """Completed, running (people have tasks) or waiting (only timers or messages can move it)."""
-    if workflow.is_completed():
-        return CaseStatus.COMPLETED
-    if ready_user_tasks(workflow):
-        return CaseStatus.RUNNING
-    return CaseStatus.WAITING
 
 
 def _sync_tasks(session: Session, clock: Clock, case: CaseRecord, workflow: BpmnWorkflow) -> None:

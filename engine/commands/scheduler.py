@@ -29,8 +29,8 @@ from ..ops.tables import IncidentRecord, SchedulerLeaseRecord
 from ..records.disposal import dispose_everywhere
 from ..runtime.stored_versions import spec_of
 from ..runtime.timers import next_timer_at
-from ..runtime.workflow import StepFailed, fire_timers, load_state
-from .cases import advance, status_of
+from ..runtime.workflow import StepFailed, fire_timers, load_state, status_of
+from .cases import advance
 
 log = logging.getLogger(__name__)
 LEASE_NAME = "timers"

@@ -20,7 +20,7 @@ from ..db import transaction
 from ..errors import InvalidState
 from ..models import CaseRecord, CaseStatus, UserRecord
 from ..runtime.stored_versions import spec_of
-from ..runtime.workflow import load_state, ready_user_tasks
+from ..runtime.workflow import load_state, status_of
 from .requests import acting_on, required_reason
 from .tables import RequestKind
 
@@ -69,14 +69,10 @@ def resume(session: Session, clock: Clock, actor: UserRecord, request_id: int, r
 
 
 def _status_of(case: CaseRecord) -> CaseStatus:
-    """Where the case's process stands, as engine.commands.cases.status_of tells it (records/ sits below
-    commands/, so it reads the workflow itself): its error again if it was stopped on one."""
+    """Where the case's process stands (`runtime.workflow.status_of`): its error again if it was stopped on one."""
     if case.error_element is not None or case.error_message is not None:
         return CaseStatus.ERROR
-    workflow = load_state(spec_of(case.process_version), case.workflow_state)
-    if workflow.is_completed():
-        return CaseStatus.COMPLETED
-    return CaseStatus.RUNNING if ready_user_tasks(workflow) else CaseStatus.WAITING
+    return status_of(load_state(spec_of(case.process_version), case.workflow_state))
 
 
 def _cases(session: Session, person_id: int, municipality_id: int,

@@ -33,6 +33,7 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from ..errors import TsunaguError
+from ..models import CaseStatus
 from .restricted import ScriptLimitExceeded
 from .scripting import make_script_engine
 
@@ -417,3 +418,12 @@ def parse_duration(expression: str, start: datetime) -> datetime:
     parsed = TimerEventDefinition.parse_iso_duration(expression)
     due: datetime = start + TimerEventDefinition.get_timedelta_from_start(parsed, start)
     return due
+
+
+def status_of(workflow: BpmnWorkflow) -> CaseStatus:
+    """Completed, running (people have tasks) or waiting (only timers or messages can move it)."""
+    if workflow.is_completed():
+        return CaseStatus.COMPLETED
+    if ready_user_tasks(workflow):
+        return CaseStatus.RUNNING
+    return CaseStatus.WAITING
